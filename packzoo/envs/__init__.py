@@ -1,0 +1,43 @@
+"""The centre of packzoo: instances, packings, the EMS engine and the Gymnasium environments."""
+
+from packzoo.envs.binpack import BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError, set_human_renderer
+from packzoo.envs.ems import EMSState, evaluate_orders
+from packzoo.envs.generators import (
+    Stream,
+    checksum,
+    cube_cut,
+    cube_set_solutions,
+    instance_set,
+    known_optimum,
+    orders,
+    set_names,
+    uniform,
+)
+from packzoo.envs.instance import ORIENTATIONS, Instance, InstanceError
+from packzoo.envs.packing import Packing, Placement, lower_bound, surface_area, validate
+
+__all__ = [
+    "BinPack3DEnv",
+    "BinPack3DPlaceEnv",
+    "EMSState",
+    "Instance",
+    "InstanceError",
+    "InvalidActionError",
+    "ORIENTATIONS",
+    "Packing",
+    "Placement",
+    "Stream",
+    "checksum",
+    "cube_cut",
+    "cube_set_solutions",
+    "evaluate_orders",
+    "instance_set",
+    "known_optimum",
+    "lower_bound",
+    "orders",
+    "set_human_renderer",
+    "set_names",
+    "surface_area",
+    "uniform",
+    "validate",
+]

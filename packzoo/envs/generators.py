@@ -1,0 +1,226 @@
+"""Seeded instance generators and the named instance sets.
+
+Every draw goes through :class:`Stream`, which maps PCG64's raw 64-bit outputs to integers and
+floats with its own arithmetic. numpy documents SeedSequence and PCG64's raw stream as stable, but
+not the algorithms of ``Generator.integers`` and friends, so the named sets are the same on every
+machine and numpy version (a checksum test guards this).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from packzoo.envs.instance import ORIENTATIONS, Instance
+from packzoo.envs.packing import Packing, Placement
+
+SeedLike = int | Sequence[int] | None
+
+
+class Stream:
+    """Reproducible integers and floats from PCG64's raw output.
+
+    Args:
+        seed: an int, a sequence of ints (hashed by SeedSequence), or None for fresh entropy.
+    """
+
+    def __init__(self, seed: SeedLike = None) -> None:
+        if seed is not None:
+            seq = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
+            if any(not isinstance(s, (int, np.integer)) or s < 0 for s in seq):
+                raise ValueError(f"seed must be a non-negative int or a sequence of them, got {seed!r}")
+            seed = [int(s) for s in seq]
+        self._bg = np.random.PCG64(np.random.SeedSequence(seed))
+
+    def raw(self, size: int) -> np.ndarray:
+        return self._bg.random_raw(size).astype(np.uint64)
+
+    def integers(self, low: int, high: int, size: int) -> np.ndarray:
+        """Integers in [low, high] inclusive (modulo bias below 2^-40 for our ranges)."""
+        span = np.uint64(high - low + 1)
+        return (self.raw(size) % span).astype(np.int64) + low
+
+    def uniform(self, size: int) -> np.ndarray:
+        """Floats in [0, 1) with 53 random bits."""
+        return (self.raw(size) >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
+
+    def permutation(self, n: int) -> np.ndarray:
+        """A uniform permutation of range(n) (Fisher-Yates)."""
+        p = np.arange(n, dtype=np.int64)
+        r = self.raw(max(n - 1, 0))
+        for i in range(n - 1, 0, -1):
+            j = int(r[n - 1 - i] % np.uint64(i + 1))
+            p[i], p[j] = p[j], p[i]
+        return p
+
+
+def _check_n(n: int, name: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def uniform(n: int, *, low: int = 10, high: int = 50, seed: SeedLike = None) -> Instance:
+    """N items with dims drawn uniformly from the integers low..high (inclusive).
+
+    Example:
+        >>> uniform(3, seed=0).dims.shape
+        (3, 3)
+    """
+    n = _check_n(n)
+    if not (isinstance(low, (int, np.integer)) and isinstance(high, (int, np.integer))):
+        raise ValueError(f"low and high must be integers, got {low!r}, {high!r}")
+    if not 1 <= low <= high:
+        raise ValueError(f"need 1 <= low <= high, got low={low}, high={high}")
+    s = Stream(seed)
+    return Instance(s.integers(low, high, 3 * n).reshape(n, 3))
+
+
+def orders(n: int, *, seed: SeedLike = None) -> Instance:
+    """N items shaped like the parcels of an e-commerce order: many flat and long.
+
+    length ~ U[10, 60], width ~ U[0.3, 1] * length, height ~ U[0.1, 0.8] * width, each rounded up
+    to an integer >= 1, then listed in a random axis order.
+    """
+    n = _check_n(n)
+    s = Stream(seed)
+    u = s.uniform(3 * n).reshape(n, 3)
+    perm = s.integers(0, 5, n)
+    length = 10 + u[:, 0] * 50
+    width = (0.3 + 0.7 * u[:, 1]) * length
+    height = (0.1 + 0.7 * u[:, 2]) * width
+    dims = np.maximum(1, np.ceil(np.stack([length, width, height], axis=1) - 1e-9)).astype(np.int64)
+    dims = np.take_along_axis(dims, ORIENTATIONS[perm], axis=1)
+    return Instance(dims)
+
+
+def cube_cut(n: int, *, side: int = 100, seed: SeedLike = None) -> tuple[Instance, Packing]:
+    """Cut a side^3 cube into n boxes by guillotine cuts; return the items and the cube packing.
+
+    The cube is optimal: no box of volume side^3 has less surface than the cube, and the items
+    fill it exactly. Items are shuffled and each is listed in a random axis order, so the returned
+    optimal packing uses various orientations.
+
+    Raises:
+        ValueError: if the cube cannot be cut into n integer boxes (n > side^3).
+    """
+    n = _check_n(n)
+    side = _check_n(side, "side")
+    if n > side**3:
+        raise ValueError(f"a cube of side {side} cannot be cut into {n} integer boxes")
+    s = Stream(seed)
+    boxes = [(0, 0, 0, side, side, side)]  # (x, y, z, dx, dy, dz)
+    while len(boxes) < n:
+        # Cut a box chosen with probability proportional to its volume, among those cuttable.
+        vols = np.array([b[3] * b[4] * b[5] if max(b[3:]) > 1 else 0 for b in boxes], dtype=np.float64)
+        pick = int(np.searchsorted(np.cumsum(vols), s.uniform(1)[0] * vols.sum(), side="right"))
+        pick = min(pick, len(boxes) - 1)
+        x, y, z, dx, dy, dz = boxes.pop(pick)
+        size = [dx, dy, dz]
+        axes = [a for a in range(3) if size[a] > 1]
+        # Prefer the longer axes, so pieces stay chunky rather than thin slabs.
+        w = np.array([size[a] for a in axes], dtype=np.float64)
+        axis = axes[min(int(np.searchsorted(np.cumsum(w), s.uniform(1)[0] * w.sum(), side="right")), len(axes) - 1)]
+        cut = int(s.integers(1, size[axis] - 1, 1)[0])
+        lo = [x, y, z]
+        a_size, b_size = list(size), list(size)
+        a_size[axis] = cut
+        b_size[axis] = size[axis] - cut
+        b_lo = list(lo)
+        b_lo[axis] += cut
+        boxes.append((*lo, *a_size))
+        boxes.append((*b_lo, *b_size))
+    order = s.permutation(n)
+    orient = s.integers(0, 5, n)
+    dims = np.empty((n, 3), dtype=np.int64)
+    placements = []
+    for item, k in enumerate(order):
+        x, y, z, dx, dy, dz = boxes[int(k)]
+        spatial = np.array([dx, dy, dz], dtype=np.int64)
+        o = int(orient[item])
+        # Listed dims d satisfy d[ORIENTATIONS[o]] == spatial, so orientation o restores the box.
+        d = np.empty(3, dtype=np.int64)
+        d[ORIENTATIONS[o]] = spatial
+        dims[item] = d
+        placements.append(Placement(item, o, x, y, z))
+    inst = Instance(dims)
+    return inst, Packing(inst, tuple(placements))
+
+
+# Named sets: fixed base seeds; instance k of a set is drawn with seed (base, k), so a smaller count
+# is a prefix of a larger one. Training code draws from seeds >= TRAIN_SEED_BASE, never these.
+SET_SIZE = 1000
+_BASE_SEEDS = {"uniform": 20_170_000, "orders": 20_170_100, "cube": 20_170_200}
+TRAIN_SEED_BASE = 1_000_000_000
+CUBE_SIDE = 100
+
+
+def _parse_set(name: str) -> tuple[str, int]:
+    if not isinstance(name, str) or "-n" not in name:
+        raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
+    family, _, n = name.partition("-n")
+    if family not in _BASE_SEEDS or not n.isdigit():
+        raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
+    nn = int(n)
+    ok = (family in ("uniform", "orders") and nn in (8, 10, 12)) or (family == "cube" and 8 <= nn <= 50)
+    if not ok:
+        raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
+    return family, nn
+
+
+def set_names() -> list[str]:
+    """Names accepted by :func:`instance_set`."""
+    names = [f"{f}-n{n}" for f in ("uniform", "orders") for n in (8, 10, 12)]
+    return names + ["cube-n8 ... cube-n50"]
+
+
+def draw(family: str, n: int, seed: SeedLike) -> Instance:
+    """One instance of ``family`` ("uniform", "orders" or "cube") with ``n`` items."""
+    if family == "uniform":
+        return uniform(n, seed=seed)
+    if family == "orders":
+        return orders(n, seed=seed)
+    if family == "cube":
+        return cube_cut(n, side=CUBE_SIDE, seed=seed)[0]
+    raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube")
+
+
+def instance_set(name: str, count: int | None = None) -> list[Instance]:
+    """The first ``count`` (default all 1000) instances of the named set.
+
+    Names: ``uniform-n8|10|12``, ``orders-n8|10|12``, ``cube-n8`` ... ``cube-n50``. Cube instances
+    have side 100 and a known optimal surface of 60000.
+    """
+    family, n = _parse_set(name)
+    if count is None:
+        count = SET_SIZE
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 1 <= count <= SET_SIZE:
+        raise ValueError(f"count must be an integer in 1..{SET_SIZE}, got {count!r}")
+    base = _BASE_SEEDS[family]
+    return [draw(family, n, (base, n, k)) for k in range(int(count))]
+
+
+def known_optimum(name: str) -> float | None:
+    """The optimal surface of every instance of a cube set, None for other sets."""
+    family, _ = _parse_set(name)
+    return float(6 * CUBE_SIDE**2) if family == "cube" else None
+
+
+def cube_set_solutions(name: str, count: int | None = None) -> list[Packing]:
+    """The optimal (cube) packings of a cube set's instances."""
+    family, n = _parse_set(name)
+    if family != "cube":
+        raise ValueError(f"{name!r} is not a cube set")
+    count = SET_SIZE if count is None else count
+    return [cube_cut(n, side=CUBE_SIDE, seed=(_BASE_SEEDS["cube"], n, k))[1] for k in range(count)]
+
+
+def checksum(instances: Sequence[Instance]) -> str:
+    """A short sha256 of the instances' dims, to pin named sets across machines."""
+    h = hashlib.sha256()
+    for inst in instances:
+        h.update(np.ascontiguousarray(inst.dims, dtype="<i8").tobytes())
+    return h.hexdigest()[:16]
+

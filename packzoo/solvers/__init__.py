@@ -1,0 +1,37 @@
+"""Everything that packs: heuristics, the exact CP-SAT solver, the pointer network, SB3 agents.
+
+Importing this package registers every solver; ``list_solvers()`` names them.
+"""
+
+from packzoo.solvers.base import (
+    SOLVERS,
+    BaseSolver,
+    Solution,
+    Solver,
+    SolverCheckError,
+    check_solver,
+    create_solver,
+    list_solvers,
+    pack_in_order,
+    register_solver,
+    rollout,
+    solver_card,
+)
+
+# Each plug-in module registers its solvers on import.
+from packzoo.solvers import heuristics as _heuristics  # noqa: E402,F401
+
+__all__ = [
+    "SOLVERS",
+    "BaseSolver",
+    "Solution",
+    "Solver",
+    "SolverCheckError",
+    "check_solver",
+    "create_solver",
+    "list_solvers",
+    "pack_in_order",
+    "register_solver",
+    "rollout",
+    "solver_card",
+]

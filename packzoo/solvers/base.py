@@ -1,0 +1,207 @@
+"""The solver interface: Solution, the Solver protocol, the registry, the env adapter and check_solver.
+
+Every solver answers ``solve(instance, *, seed=None, time_limit=None) -> Solution``. Constructors
+only store keyword hyperparameters (sklearn's contract), which ``repr`` and ``get_params`` show.
+
+Solvers that decide an item order (the heuristics, the pointer network, SB3 agents on
+BinPack3D-v0) act through the environment: :func:`rollout` plays a policy in the env and takes the
+env's packing, so the env's engine places every item for all of them in the same way. Solvers that
+compute positions themselves (the exact solver) return a Packing; every result is then refereed by
+the independent validator :func:`packzoo.envs.validate`, which shares no code with the engine.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from packzoo.envs.binpack import BinPack3DEnv, _BinPackBase
+from packzoo.envs.generators import cube_cut, uniform
+from packzoo.envs.instance import Instance
+from packzoo.envs.packing import Packing, lower_bound, validate
+from packzoo.registry import Registry
+
+STATUSES = ("optimal", "feasible", "unknown")
+
+
+@dataclass
+class Solution:
+    """What a solver returns.
+
+    Attributes:
+        packing: the packing found (None only with status "unknown" and no packing at all).
+        status: "optimal" (proven), "feasible" (a packing, optimality not proven) or "unknown".
+        bound: a proven lower bound on the optimal surface, if the solver has one.
+        seconds: wall time of the solve.
+        info: solver-specific facts (orders tried, nodes, ...); JSON-serialisable.
+    """
+
+    packing: Packing | None
+    status: str = "feasible"
+    bound: float | None = None
+    seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def surface_area(self) -> int | None:
+        return None if self.packing is None else self.packing.surface_area
+
+
+@runtime_checkable
+class Solver(Protocol):
+    """Anything with this ``solve`` method plugs into the leaderboard."""
+
+    def solve(self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None) -> Solution: ...
+
+
+class BaseSolver(abc.ABC):
+    """Base class: stores constructor keywords as attributes, shows them in repr.
+
+    Subclasses declare their hyperparameters as keyword arguments of ``__init__`` and store each
+    under the same name; they implement ``_solve(instance, rng, deadline) -> Solution``.
+    """
+
+    name: str = "solver"
+
+    def get_params(self) -> dict[str, Any]:
+        sig = inspect.signature(type(self).__init__)
+        return {
+            k: getattr(self, k)
+            for k, p in sig.parameters.items()
+            if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def solve(self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None) -> Solution:
+        """Pack ``instance``. ``seed`` fixes every random choice; ``time_limit`` is in seconds."""
+        if not isinstance(instance, Instance):
+            instance = Instance(instance)
+        if time_limit is not None and (not isinstance(time_limit, (int, float)) or not time_limit > 0):
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        t0 = time.perf_counter()
+        deadline = None if time_limit is None else t0 + float(time_limit)
+        rng = np.random.default_rng(seed)
+        sol = self._solve(instance, rng, deadline)
+        sol.seconds = time.perf_counter() - t0
+        return sol
+
+    @abc.abstractmethod
+    def _solve(self, instance: Instance, rng: np.random.Generator, deadline: float | None) -> Solution:
+        """Solve with a seeded ``rng`` and a ``time.perf_counter()`` deadline (None: no limit)."""
+
+
+def rollout(
+    instance: Instance,
+    policy: Callable[[dict[str, np.ndarray], _BinPackBase], int],
+    env: _BinPackBase | None = None,
+) -> Packing:
+    """Play ``policy(obs, env) -> action`` in ``env`` (default BinPack3D-v0) on ``instance``.
+
+    Returns the env's final packing. The env raises on any invalid action, so a policy cannot
+    cheat the mask.
+    """
+    if env is None:
+        env = BinPack3DEnv(n_items=instance.n)
+    obs, _ = env.reset(options={"instance": instance})
+    done = False
+    while not done:
+        obs, _, terminated, truncated, _ = env.step(int(policy(obs, env)))
+        done = terminated or truncated
+    return env.unwrapped.packing if hasattr(env, "unwrapped") else env.packing
+
+
+def pack_in_order(instance: Instance, order: Sequence[int]) -> Packing:
+    """Roll the item-order env out on ``order``: LSA places each item, as in the paper."""
+    it = iter(order)
+    packing = rollout(instance, lambda obs, env: next(it))
+    return packing
+
+
+SOLVERS = Registry("solver")
+
+
+def register_solver(name: str, factory: Callable[..., Any] | None = None, **card: Any):
+    """Register a solver factory; the card should have ``summary`` and ``source``."""
+    return SOLVERS.register(name, factory, **card)
+
+
+def create_solver(name: str, **params: Any) -> Solver:
+    """Build the registered solver ``name`` with keyword hyperparameters."""
+    return SOLVERS.create(name, **params)
+
+
+def list_solvers(pattern: str = "*") -> list[str]:
+    """Registered solver names matching the wildcard ``pattern``."""
+    return SOLVERS.list(pattern)
+
+
+def solver_card(name: str) -> dict[str, Any]:
+    """The card of a registered solver: summary, source, and what else it was registered with."""
+    return SOLVERS.card(name)
+
+
+class SolverCheckError(AssertionError):
+    """A solver broke the Solver contract; the message says how."""
+
+
+def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: float = 3.0) -> None:
+    """Conformance check every registered solver passes.
+
+    Valid packings on a cube-cut and a uniform instance (and surface >= the lower bound, and the
+    cube's optimum respected), same seed same packing, the time limit respected (within ``grace``
+    seconds), a well-formed Solution, and a repr that shows the parameters.
+
+    Raises:
+        SolverCheckError: naming the broken rule.
+    """
+
+    def fail(msg: str) -> None:
+        raise SolverCheckError(f"{solver!r}: {msg}")
+
+    if not isinstance(solver, Solver):
+        fail("has no solve(instance, *, seed, time_limit) method")
+    cube, _ = cube_cut(n, side=12, seed=7)
+    unif = uniform(n, low=2, high=9, seed=11)
+    for inst in (cube, unif):
+        sol = solver.solve(inst, seed=3, time_limit=time_limit)
+        if not isinstance(sol, Solution):
+            fail(f"solve returned {type(sol).__name__}, not Solution")
+        if sol.status not in STATUSES:
+            fail(f"bad status {sol.status!r}")
+        if sol.packing is None:
+            fail("returned no packing")
+        errors = validate(sol.packing)
+        if errors:
+            fail(f"invalid packing: {errors[:3]}")
+        if sol.packing.instance != inst:
+            fail("the packing is of another instance")
+        if sol.packing.surface_area < lower_bound(inst) - 1e-6:
+            fail("surface below the lower bound: the bound or the packing is wrong")
+        if sol.bound is not None and sol.bound > sol.packing.surface_area + 1e-6:
+            fail(f"claimed bound {sol.bound} exceeds its own packing's surface")
+        if sol.status == "optimal" and inst is cube and sol.packing.surface_area != 6 * 12**2:
+            fail("claimed optimal on a cube-cut instance but did not find the cube")
+        if sol.seconds > time_limit + grace:
+            fail(f"took {sol.seconds:.2f}s with time_limit={time_limit}")
+        again = solver.solve(inst, seed=3, time_limit=time_limit)
+        if [p.to_list() for p in again.packing.placements] != [p.to_list() for p in sol.packing.placements]:
+            # A solver stopped by its clock may legitimately differ; only then is this allowed.
+            if sol.info.get("stopped_by_time") is not True:
+                fail("the same seed gave a different packing")
+    params = solver.get_params() if hasattr(solver, "get_params") else {}
+    for k in params:
+        if f"{k}=" not in repr(solver):
+            fail(f"repr does not show parameter {k}")

@@ -1,0 +1,23 @@
+"""Shared fixtures: a tiny fixed instance and its known optimum."""
+
+import numpy as np
+import pytest
+
+from packzoo.envs import Instance, cube_cut
+
+
+@pytest.fixture
+def tiny() -> Instance:
+    """Four items that pack into a 2x2x2 cube (surface 24)."""
+    return Instance([[2, 1, 1], [1, 2, 1], [2, 2, 1], [1, 1, 2]])
+
+
+@pytest.fixture
+def cube8():
+    """A cube of side 20 cut into 8 boxes, and its optimal packing."""
+    return cube_cut(8, side=20, seed=5)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)

@@ -1,0 +1,163 @@
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import packzoo
+from packzoo.envs import BinPack3DEnv, BinPack3DPlaceEnv, Instance, InvalidActionError, lower_bound, validate
+
+ENVS = [BinPack3DEnv, BinPack3DPlaceEnv]
+
+
+def _play(env, rng, instance=None, seed=None):
+    obs, info = env.reset(seed=seed, options=None if instance is None else {"instance": instance})
+    ret, done, infos = 0.0, False, []
+    while not done:
+        assert np.array_equal(obs["action_mask"].astype(bool), env.action_masks())
+        a = int(rng.choice(np.flatnonzero(env.action_masks())))
+        obs, r, term, trunc, info = env.step(a)
+        assert env.observation_space.contains(obs)
+        ret += r
+        done = term or trunc
+        infos.append(info)
+    return ret, infos
+
+
+def test_registered_on_import():
+    for env_id in packzoo.ENV_IDS:
+        env = gym.make(env_id, n_items=4)
+        assert isinstance(env.unwrapped, (BinPack3DEnv, BinPack3DPlaceEnv))
+
+
+@pytest.mark.parametrize("env_id", packzoo.ENV_IDS)
+def test_checkers_pass_without_warnings(env_id):
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    # The checkers step random unmasked actions, so they run the envs in penalize mode.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(gym.make(env_id, n_items=5, invalid_action="penalize").unwrapped)
+        sb3_check_env(gym.make(env_id, n_items=5, invalid_action="penalize").unwrapped)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dims=st.lists(st.tuples(*[st.integers(1, 12)] * 3), min_size=1, max_size=7),
+    which=st.sampled_from([0, 1]),
+    sparse=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_random_valid_episodes(dims, which, sparse, seed):
+    inst = Instance(dims)
+    env = ENVS[which](n_items=7, reward="sparse" if sparse else "dense")
+    ret, infos = _play(env, np.random.default_rng(seed), instance=inst)
+    packing = env.packing
+    assert validate(packing) == []
+    assert len(infos) == inst.n
+    assert packing.surface_area >= lower_bound(inst) - 1e-9
+    assert infos[-1]["surface_area"] == packing.surface_area
+    assert ret == pytest.approx(-packing.surface_area / lower_bound(inst))
+    assert infos[-1]["ratio"] == pytest.approx(-ret)
+
+
+@pytest.mark.parametrize("cls", ENVS)
+def test_same_seed_same_episode(cls):
+    a = _play(cls(n_items=6), np.random.default_rng(1), seed=42)
+    b = _play(cls(n_items=6), np.random.default_rng(1), seed=42)
+    c = _play(cls(n_items=6), np.random.default_rng(1), seed=43)
+    assert a[0] == b[0] and [i["placement"] for i in a[1]] == [i["placement"] for i in b[1]]
+    assert a[0] != c[0]
+
+
+def test_item_env_places_by_lsa():
+    env = BinPack3DEnv(n_items=2)
+    env.reset(options={"instance": Instance([[2, 1, 1], [2, 1, 1]])})
+    env.step(0)
+    _, _, term, _, info = env.step(1)
+    assert term and info["placement"].to_list() == [1, 0, 0, 1, 0] and info["surface_area"] == 16
+
+
+def test_place_env_corner_and_orientation():
+    env = BinPack3DPlaceEnv(n_items=2, max_ems=4)
+    env.reset(options={"instance": Instance([[3, 1, 1], [1, 1, 1]])})
+    # Item 0 along y (orientation 2: (w, l, h) = (1, 3, 1)) in the only EMS; orientation 4 gives
+    # the same shape, so the mask offers only the first of the two.
+    assert not env.action_masks()[env.encode_action(0, 4, 0)]
+    _, _, _, _, info = env.step(env.encode_action(0, 2, 0))
+    assert info["placement"].to_list() == [0, 2, 0, 0, 0] and info["bin"] == (1, 3, 1)
+    # A duplicate orientation of a cube is masked: only orientation 0 of item 1 is offered.
+    m = env.action_masks().reshape(2, 6, 4)
+    assert m[1, 1:].sum() == 0 and m[1, 0].sum() == 3 and m[0].sum() == 0
+
+
+def test_padding_and_mixed_sizes():
+    env = BinPack3DEnv(n_items=3, max_items=6)
+    obs, _ = env.reset(options={"instance": Instance([[1, 2, 3], [2, 2, 2]])})
+    assert obs["present"].tolist() == [1, 1, 0, 0, 0, 0]
+    assert env.action_masks().tolist() == [True, True, False, False, False, False]
+    with pytest.raises(InvalidActionError, match="padding"):
+        env.step(4)
+    with pytest.raises(ValueError, match="more than max_items"):
+        env.reset(options={"instance": Instance([[1, 1, 1]] * 7)})
+
+
+def test_invalid_action_raises_or_penalizes():
+    env = BinPack3DEnv(n_items=3)
+    env.reset(seed=0)
+    env.step(1)
+    with pytest.raises(InvalidActionError, match="already packed"):
+        env.step(1)
+    with pytest.raises(InvalidActionError, match="outside"):
+        env.step(9)
+    pen = BinPack3DEnv(n_items=3, invalid_action="penalize", invalid_penalty=0.5, max_invalid=2)
+    pen.reset(seed=0)
+    pen.step(1)
+    before = pen.packing.placements
+    _, r, term, trunc, info = pen.step(1)
+    assert r == -0.5 and info["invalid_action"] and not term and not trunc and pen.packing.placements == before
+    _, _, _, trunc, _ = pen.step(1)
+    assert trunc
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"n_items": 0}, "n_items"),
+        ({"n_items": 4, "max_items": 3}, "max_items"),
+        ({"generator": "gauss"}, "generator"),
+        ({"reward": "shaped"}, "reward"),
+        ({"invalid_action": "ignore"}, "invalid_action"),
+        ({"render_mode": "rgb_array"}, "render_mode"),
+        ({"instance_set": "uniform-n9"}, "unknown instance set"),
+    ],
+)
+def test_bad_env_arguments(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        BinPack3DEnv(**kwargs)
+
+
+def test_generators_and_instance_sets():
+    env = BinPack3DEnv(generator="cube", n_items=8)
+    env.reset(seed=3)
+    assert lower_bound(env.instance) == 60000  # cube-cut of side 100
+    env = BinPack3DEnv(instance_set="orders-n8")
+    env.reset(seed=0)
+    assert env.instance.n == 8 and env.max_items == 8
+    env = BinPack3DEnv(generator=lambda rng: Instance(rng.integers(1, 5, size=(3, 3))), n_items=3)
+    env.reset(seed=0)
+    assert env.instance.n == 3
+
+
+def test_render_ansi_and_pickle():
+    env = BinPack3DPlaceEnv(n_items=3, render_mode="ansi")
+    env.reset(seed=1)
+    env.step(int(np.flatnonzero(env.action_masks())[0]))
+    text = env.render()
+    assert "1/3 items packed" in text and "orient" in text
+    clone = pickle.loads(pickle.dumps(env))
+    assert np.array_equal(clone.action_masks(), env.action_masks())
