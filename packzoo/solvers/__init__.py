@@ -18,8 +18,12 @@ from packzoo.solvers.base import (
     solver_card,
 )
 
-# Each plug-in module registers its solvers on import.
+# Each plug-in module registers its solvers on import (heavy libraries are imported lazily inside
+# the solvers, so this stays fast).
+from packzoo.solvers import exact as _exact  # noqa: E402,F401
 from packzoo.solvers import heuristics as _heuristics  # noqa: E402,F401
+from packzoo.solvers import ptrnet as _ptrnet  # noqa: E402,F401
+from packzoo.solvers import sb3 as _sb3  # noqa: E402,F401
 
 __all__ = [
     "SOLVERS",

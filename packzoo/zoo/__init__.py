@@ -65,7 +65,7 @@ def evaluate_model(name: str, **limits: Any) -> dict[str, Any]:
     return fn(**limits)
 
 
-_PLUGINS: tuple[str, ...] = ()
+_PLUGINS: tuple[str, ...] = ("packzoo.zoo.ptrnet", "packzoo.zoo.sb3_agents")
 _loaded = False
 
 

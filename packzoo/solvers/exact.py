@@ -1,0 +1,1 @@
+"""OR-Tools CP-SAT exact solver (issue: exact solver)."""

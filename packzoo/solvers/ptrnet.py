@@ -1,0 +1,1 @@
+"""Pointer-network solvers (issue: pointer network)."""

@@ -1,0 +1,1 @@
+"""Stable-Baselines3 agents as solvers (issue: SB3 agents)."""

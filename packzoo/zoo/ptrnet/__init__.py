@@ -1,0 +1,1 @@
+"""Pointer network for the packing order, trained with REINFORCE."""

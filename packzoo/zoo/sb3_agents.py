@@ -1,0 +1,1 @@
+"""Shipped Stable-Baselines3 agents in the zoo."""
