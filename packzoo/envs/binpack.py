@@ -90,7 +90,7 @@ class _BinPackBase(gym.Env):
         n = self.max_items
         self.observation_space = spaces.Dict(
             {
-                "items": spaces.Box(0.0, 1.0, (3 * n,), np.float32),
+                "boxes": spaces.Box(0.0, 1.0, (3 * n,), np.float32),
                 "present": spaces.MultiBinary(n),
                 "packed": spaces.MultiBinary(n),
                 "bin": spaces.Box(0.0, float(n), (3,), np.float32),
@@ -193,7 +193,7 @@ class _BinPackBase(gym.Env):
         packed[:k] = self._state.placed
         b = np.minimum(self._state.bin / self._scale, float(n)).astype(np.float32)
         return {
-            "items": items.reshape(-1),
+            "boxes": items.reshape(-1),
             "present": present,
             "packed": packed,
             "bin": b,
@@ -270,9 +270,10 @@ class BinPack3DEnv(_BinPackBase):
 
     ## Observation Space
     A ``Dict``:
-    - ``items`` ``Box(0, 1, (3 * max_items,))``: each item's dims sorted descending, divided by the
+    - ``boxes`` ``Box(0, 1, (3 * max_items,))``: each item's dims sorted descending, divided by the
       instance's largest dim (orientation does not matter here: LSA chooses it), flattened item by
-      item (SB3's MultiInputPolicy wants 1-D vectors); 0 for padding.
+      item (SB3's MultiInputPolicy wants 1-D vectors; the key is not "items", which would
+      shadow ``nn.ModuleDict.items`` in SB3's default extractor); 0 for padding.
     - ``present`` ``MultiBinary(max_items)``: 1 for real items, 0 for padding.
     - ``packed`` ``MultiBinary(max_items)``: 1 for packed items.
     - ``bin`` ``Box(0, max_items, (3,))``: the current bin (L, W, H) in the same scale.
@@ -336,7 +337,7 @@ class BinPack3DPlaceEnv(_BinPackBase):
     always kept visible, so some action is always valid.
 
     ## Observation Space
-    As :class:`BinPack3DEnv`, but ``items`` holds the dims as listed (orientations index into
+    As :class:`BinPack3DEnv`, but ``boxes`` holds the dims as listed (orientations index into
     them), plus ``ems`` ``Box(0, max_items + 1, (6 * max_ems,))``: the visible EMSs (x1, y1, z1,
     x2, y2, z2) divided by the instance's largest dim, capped at max_items + 1 (the open space
     beyond the bin), flattened, with zero rows for padding.
