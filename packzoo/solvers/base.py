@@ -197,6 +197,8 @@ def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: 
         if sol.seconds > time_limit + grace:
             fail(f"took {sol.seconds:.2f}s with time_limit={time_limit}")
         again = solver.solve(inst, seed=3, time_limit=time_limit)
+        if not isinstance(again, Solution) or again.packing is None:
+            fail("a second solve with the same seed returned no packing")
         if [p.to_list() for p in again.packing.placements] != [p.to_list() for p in sol.packing.placements]:
             # A solver stopped by its clock may legitimately differ; only then is this allowed.
             if sol.info.get("stopped_by_time") is not True:

@@ -1,0 +1,432 @@
+"""The leaderboard: run solvers on a named instance set, referee every packing, rank, save.
+
+Every result is checked by the independent validator (:func:`packzoo.envs.validate`) and against its
+instance; an invalid packing (or a solver that raised, or returned none) is reported with its
+errors and never scored. Scores per solver: mean surface, mean ratio to the lower bound, mean gap to
+the best known value of each instance, wins, mean and max seconds, and the invalid count.
+
+Files (the contract of /tmp/schema.md, shared with the gap command and the report):
+
+- ``DIR/leaderboard.json``: settings, package versions, solver parameters and cards, the best known
+  value of each instance, every result with its placements, and the summary per solver.
+- ``DIR/leaderboard.csv``: one row per result, without placements.
+- ``DIR/leaderboard.partial.jsonl``: every finished result, appended one line at a time as it
+  finishes. An interrupted run keeps them; the same command resumes and recomputes only what is
+  missing (a result is reused only if its set, seed, time limit, solver parameters and instance
+  all match). Growing ``--instances`` or adding a solver reuses everything already computed.
+
+Example:
+    packzoo leaderboard --set uniform-n8 --instances 200 --solvers random,lsa-lws,best-order \
+        --time-limit 10 --out results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from packzoo._io import atomic_write_text
+from packzoo.envs.generators import instance_set, known_optimum
+from packzoo.envs.packing import Packing, lower_bound, validate
+from packzoo.solvers.base import SOLVERS, create_solver, solver_card
+
+PARTIAL = "leaderboard.partial.jsonl"
+CSV_FIELDS = [
+    "solver", "instance", "seed", "status", "valid", "errors", "surface", "lower_bound",
+    "ratio_lb", "gap", "bound", "seconds",
+]
+VERSION_PACKAGES = ("packzoo", "numpy", "numba", "gymnasium", "ortools", "torch", "stable-baselines3", "sb3-contrib")
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for p in VERSION_PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    out["python"] = sys.version.split()[0]
+    return out
+
+
+def _jsonable(v: Any) -> Any:
+    """Parameters and infos as plain JSON values (numpy scalars and arrays included)."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return repr(v)
+
+
+def instance_seed(seed: int, instance: int) -> int:
+    """The seed a solver gets on ``instance``: derived from the run's seed, fixed across runs."""
+    return int(np.random.SeedSequence([int(seed), int(instance)]).generate_state(1)[0])
+
+
+def _parse_solvers(solvers: str | Sequence[str]) -> list[str]:
+    names = [s.strip() for s in solvers.split(",")] if isinstance(solvers, str) else [str(s).strip() for s in solvers]
+    names = [s for s in names if s]
+    if not names:
+        raise ValueError("no solvers given")
+    if len(set(names)) != len(names):
+        raise ValueError(f"a solver is listed twice: {names}")
+    for s in names:
+        if s not in SOLVERS:
+            # the registry's error lists close names; re-raise it as bad input
+            try:
+                SOLVERS.card(s)
+            except KeyError as e:
+                raise ValueError(str(e)) from None
+    return names
+
+
+def _key(set_name: str, seed: int, time_limit: float | None, solver: str, params: dict, instance: int) -> str:
+    return json.dumps([set_name, seed, time_limit, solver, params, instance], sort_keys=True)
+
+
+def _load_partial(path: Path) -> dict[str, dict[str, Any]]:
+    """Finished results of earlier runs. A torn last line (the run was killed mid-write) is skipped."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+                done[rec["key"]] = rec["result"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return done
+
+
+def _append_line(path: Path, rec: dict[str, Any]) -> None:
+    """Append one JSON line with a single write on an O_APPEND file, then fsync."""
+    data = (json.dumps(rec, separators=(",", ":")) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        # A previous run killed mid-line leaves no newline: start on a fresh line.
+        if os.fstat(fd).st_size > 0:
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    data = b"\n" + data
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float | None) -> dict[str, Any]:
+    """Solve instance ``k`` with ``solver`` and referee the result; returns the result record."""
+    lb = lower_bound(inst)
+    s = instance_seed(seed, k)
+    rec: dict[str, Any] = {
+        "solver": name, "instance": k, "seed": s, "status": "unknown", "valid": False, "errors": [],
+        "surface": None, "lower_bound": lb, "ratio_lb": None, "gap": None, "bound": None,
+        "seconds": None, "placements": None,
+    }
+    try:
+        sol = solver.solve(inst, seed=s, time_limit=time_limit)
+    except Exception as e:  # a crashing solver is reported, not fatal to the whole board
+        rec["errors"] = [f"solver raised {type(e).__name__}: {e}"]
+        return rec
+    rec["status"] = str(getattr(sol, "status", "unknown"))
+    rec["seconds"] = float(getattr(sol, "seconds", 0.0) or 0.0)
+    bound = getattr(sol, "bound", None)
+    rec["bound"] = None if bound is None else float(bound)
+    packing = getattr(sol, "packing", None)
+    if not isinstance(packing, Packing):
+        rec["errors"] = ["no packing returned"]
+        return rec
+    errors = []
+    if packing.instance.n != inst.n or not np.array_equal(packing.instance.dims, inst.dims):
+        errors.append("the packing is of another instance")
+    else:
+        errors = validate(packing)
+    rec["placements"] = [p.to_list() for p in packing.placements]
+    if errors:
+        rec["errors"] = errors
+        return rec
+    surface = int(packing.surface_area)
+    if surface < lb - 1e-6:
+        rec["errors"] = [f"surface {surface} below the lower bound {lb}: impossible"]
+        return rec
+    if rec["bound"] is not None and rec["bound"] > surface + 1e-6:
+        rec["errors"] = [f"claimed bound {rec['bound']} exceeds its own surface {surface}"]
+        return rec
+    rec["valid"] = True
+    rec["surface"] = surface
+    rec["ratio_lb"] = surface / lb
+    info = getattr(sol, "info", None) or {}
+    # Scalar facts only (nodes, stopped_by_time, ...): bulky arrays would swell the file.
+    facts = {str(k): _jsonable(v) for k, v in info.items() if isinstance(v, (str, int, float, bool, np.generic))}
+    if facts:
+        rec["info"] = facts
+    return rec
+
+
+def warm_up() -> None:
+    """Load the compiled engine and kernels once, so a solver's first solve is not charged with
+    loading numba's cache (about a second): the timings then compare solvers, not imports."""
+    from packzoo.envs.instance import Instance
+    from packzoo.solvers import heuristics
+
+    tiny = Instance([[2, 1, 1], [1, 2, 1], [2, 2, 1]])
+    for name in ("random", "lsa-lws", "best-order", "local-search"):
+        create_solver(name).solve(tiny, seed=0)
+    create_solver("lsa-lws", placement="ep").solve(tiny)
+    heuristics.evaluate(tiny, np.array([[0, 1, 2]]), "ep")
+
+
+def _best_known(set_name: str, count: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    opt = known_optimum(set_name)
+    out = []
+    for k in range(count):
+        rs = [r for r in results if r["instance"] == k and r["valid"]]
+        if opt is not None:
+            out.append({"instance": k, "value": float(opt), "proven": True, "by": "known optimum"})
+            continue
+        proven = [r for r in rs if r["status"] == "optimal"]
+        pool = proven or rs
+        if not pool:
+            out.append({"instance": k, "value": None, "proven": False, "by": None})
+            continue
+        v = min(r["surface"] for r in pool)
+        by = sorted({r["solver"] for r in pool if r["surface"] == v})
+        out.append({"instance": k, "value": float(v), "proven": bool(proven), "by": ",".join(by)})
+    return out
+
+
+def summarise(results: list[dict[str, Any]], solvers: Sequence[str], count: int) -> list[dict[str, Any]]:
+    """One row per solver. Wins: instances where the solver's surface is the least of the run's
+    valid surfaces (ties count for each)."""
+    best_run = {}
+    for r in results:
+        if r["valid"]:
+            best_run[r["instance"]] = min(best_run.get(r["instance"], math.inf), r["surface"])
+    rows = []
+    for name in solvers:
+        rs = [r for r in results if r["solver"] == name]
+        ok = [r for r in rs if r["valid"]]
+        secs = [r["seconds"] for r in rs if r["seconds"] is not None]
+        gaps = [r["gap"] for r in ok if r["gap"] is not None]
+
+        def mean(xs):
+            return float(np.mean(xs)) if xs else None
+
+        rows.append({
+            "solver": name,
+            "n": len(rs),
+            "valid": len(ok),
+            "mean_surface": mean([r["surface"] for r in ok]),
+            "mean_ratio_lb": mean([r["ratio_lb"] for r in ok]),
+            "mean_gap": mean(gaps),
+            "max_gap": float(max(gaps)) if gaps else None,
+            "wins": sum(1 for r in ok if r["surface"] == best_run.get(r["instance"])),
+            "mean_seconds": mean(secs),
+            "max_seconds": float(max(secs)) if secs else None,
+            "invalid": len(rs) - len(ok),
+        })
+    return rows
+
+
+def format_table(summary: list[dict[str, Any]]) -> str:
+    """The summary as a fixed-width text table."""
+    head = f"{'solver':18s} {'mean surface':>13s} {'ratio LB':>9s} {'gap best':>9s} {'wins':>5s} {'mean s':>9s} {'max s':>9s} {'invalid':>7s}"
+    lines = [head, "-" * len(head)]
+
+    def f(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    for r in sorted(summary, key=lambda r: (r["mean_gap"] is None, r["mean_gap"] or 0.0)):
+        lines.append(
+            f"{r['solver']:18s} {f(r['mean_surface'], '13.1f')} {f(r['mean_ratio_lb'], '9.4f')} "
+            f"{f(None if r['mean_gap'] is None else 100 * r['mean_gap'], '8.2f')}% {r['wins']:5d} "
+            f"{f(r['mean_seconds'], '9.4f')} {f(r['max_seconds'], '9.3f')} {r['invalid']:7d}"
+        )
+    return "\n".join(lines)
+
+
+def run_leaderboard(
+    set_name: str,
+    instances: int,
+    solvers: str | Sequence[str],
+    time_limit: float | None,
+    out: str | os.PathLike | None,
+    seed: int = 0,
+    *,
+    params: dict[str, dict[str, Any]] | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run ``solvers`` on the first ``instances`` of ``set_name``; referee, rank, and save to ``out``.
+
+    Args:
+        set_name: a named instance set (``uniform-n8``, ``orders-n10``, ``cube-n20``, ...).
+        instances: how many of its instances (the first ones).
+        solvers: registered solver names, a list or a comma-separated string.
+        time_limit: seconds per solve (None: no limit).
+        out: folder for leaderboard.json / .csv / .partial.jsonl (None: write nothing, no resume).
+        seed: the run's seed; each solve gets :func:`instance_seed` (seed, instance).
+        params: hyperparameters per solver name, e.g. ``{"local-search": {"iterations": 500}}``.
+        resume: reuse the finished results found in ``out``'s partial file.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        The leaderboard dict (the JSON written to ``out/leaderboard.json``).
+
+    Raises:
+        ValueError: unknown set or solver (with close names), bad counts or limits.
+    """
+    names = _parse_solvers(solvers)
+    if isinstance(instances, bool) or not isinstance(instances, (int, np.integer)) or instances < 1:
+        raise ValueError(f"instances must be a positive integer, got {instances!r}")
+    if time_limit is not None:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        time_limit = float(time_limit)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    params = dict(params or {})
+    for p in params:
+        if p not in names:
+            raise ValueError(f"parameters given for {p!r}, which is not among the solvers {names}")
+    insts = instance_set(set_name, int(instances))
+    built = {n: create_solver(n, **params.get(n, {})) for n in names}
+    solver_meta = {}
+    for n, s in built.items():
+        p = _jsonable(s.get_params()) if hasattr(s, "get_params") else _jsonable(params.get(n, {}))
+        solver_meta[n] = {"params": p, "card": _jsonable(solver_card(n))}
+
+    out_dir = None if out is None else Path(out)
+    partial = None if out_dir is None else out_dir / PARTIAL
+    done = _load_partial(partial) if (partial is not None and resume) else {}
+    if partial is not None and not resume and partial.exists():
+        partial.unlink()
+
+    tasks = [(k, n) for k in range(len(insts)) for n in names]
+    results: list[dict[str, Any]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(tasks), desc=f"{set_name}", unit="solve", file=sys.stderr)
+    reused = 0
+    warmed = False
+    try:
+        for k, n in tasks:
+            key = _key(set_name, seed, time_limit, n, solver_meta[n]["params"], k)
+            rec = done.get(key)
+            if rec is not None:
+                reused += 1
+            else:
+                if not warmed:
+                    warm_up()
+                    warmed = True
+                rec = run_one(built[n], n, insts[k], k, seed, time_limit)
+                if partial is not None:
+                    _append_line(partial, {"key": key, "result": rec})
+                done[key] = rec
+            results.append(rec)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"{n} #{k}")
+    finally:
+        if bar is not None:
+            bar.close()
+
+    best = _best_known(set_name, len(insts), results)
+    for r in results:
+        b = best[r["instance"]]["value"]
+        r["gap"] = None if (not r["valid"] or b is None) else r["surface"] / b - 1.0
+    board = {
+        "set": set_name,
+        "instances": len(insts),
+        "time_limit": time_limit,
+        "seed": seed,
+        "versions": _versions(),
+        "solvers": solver_meta,
+        "best_known": best,
+        "results": results,
+        "summary": summarise(results, names, len(insts)),
+        "reused": reused,
+    }
+    if out_dir is not None:
+        atomic_write_text(out_dir / "leaderboard.json", json.dumps(board, indent=1))
+        atomic_write_text(out_dir / "leaderboard.csv", to_csv(results))
+    return board
+
+
+def to_csv(results: list[dict[str, Any]]) -> str:
+    """One CSV row per result (errors joined by ' | '; no placements)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in results:
+        row = dict(r)
+        row["errors"] = " | ".join(r["errors"])
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _parse_param(text: str) -> tuple[str, str, Any]:
+    name, eq, value = text.partition("=")
+    solver, dot, key = name.rpartition(".")
+    if not eq or not dot or not solver or not key:
+        raise ValueError(f"--param must look like SOLVER.KEY=VALUE, got {text!r}")
+    try:
+        v = json.loads(value)
+    except json.JSONDecodeError:
+        v = value  # a bare string such as ep
+    return solver, key, v
+
+
+def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.")
+    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50")
+    p.add_argument("--instances", type=int, default=200, help="how many instances of the set (the first ones)")
+    p.add_argument("--solvers", default="random,sort-volume,lsa-lws,best-order", help="comma-separated solver names (see `packzoo solvers`)")
+    p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solve")
+    p.add_argument("--out", default="results", help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="the run's seed")
+    p.add_argument("--param", action="append", default=[], metavar="SOLVER.KEY=VALUE", help="a solver hyperparameter (JSON value), repeatable: --param local-search.iterations=500")
+    p.add_argument("--fresh", action="store_true", help="ignore and delete earlier partial results in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def cli(argv: list[str]) -> int:
+    """``packzoo leaderboard ...``: see :func:`build_parser`."""
+    args = build_parser().parse_args(argv)
+    params: dict[str, dict[str, Any]] = {}
+    for text in args.param:
+        s, k, v = _parse_param(text)
+        params.setdefault(s, {})[k] = v
+    board = run_leaderboard(
+        args.set_name, args.instances, args.solvers, args.time_limit, args.out, args.seed,
+        params=params, resume=not args.fresh, progress=not args.no_progress,
+    )
+    print(f"{board['set']}: {board['instances']} instances, time limit {board['time_limit']} s, seed {board['seed']}"
+          f" ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
+    print(format_table(board["summary"]))
+    print(f"wrote {Path(args.out) / 'leaderboard.json'} and {Path(args.out) / 'leaderboard.csv'}")
+    return 0
