@@ -1,0 +1,401 @@
+"""The offline HTML report of a leaderboard: one self-contained page that opens without a network.
+
+plotly.js is embedded once, in the page's head; every figure is a div drawn by ``Plotly.newPlot``.
+The page holds the run's facts, the summary table, the leaderboard charts, 3D views of a few
+instances (the best solver's packing, animated, and a side-by-side comparison of the solvers) and,
+when given, training curves. Packings are rebuilt from the results' placements and checked against
+the recorded surfaces before they are drawn.
+
+Command line: ``packzoo report --out report.html [--results results/]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from packzoo._io import atomic_write_text
+from packzoo.envs.generators import cube_set_solutions, instance_set, known_optimum
+from packzoo.envs.instance import Instance
+from packzoo.envs.packing import Packing, Placement
+from packzoo.viz.figures import compare_figure, packing_animation
+from packzoo.viz.metrics import (
+    X_COLUMNS,
+    gap_histogram,
+    leaderboard_figure,
+    load_leaderboard,
+    scores,
+    solvers_of,
+    training_curves,
+)
+
+__all__ = ["cli", "pick_instances", "rebuild_packings", "report", "summarise"]
+
+# Each 3D scene is a WebGL context; Chrome keeps at most 16 per page and silently drops the oldest,
+# so the report bounds the scenes it draws: max_packings animations + MAX_COMPARE comparison scenes.
+MAX_PACKINGS = 8
+MAX_COMPARE = 4
+
+# Plotly rejects an interrupted animation's promise with no reason at all (the Pause button, or a
+# slider step while playing). Nothing is wrong then, so keep exactly those off the console.
+_QUIET_INTERRUPTS = (
+    "window.addEventListener('unhandledrejection', function (e) { if (e.reason === undefined) e.preventDefault(); });"
+)
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1200px;
+       padding: 1em 2em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: right; }
+th { background: #f3f3f3; } td.name, th.name { text-align: left; }
+tr.best td { background: #eef7ee; }
+.facts td { text-align: left; } .note { color: #666; font-size: 0.9em; }
+.figure { margin: 1em 0; border: 1px solid #eee; }
+"""
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:  # NaN
+            return "-"
+        if v.is_integer() and abs(v) >= 1:
+            return f"{v:.0f}"
+        return f"{v:.{digits}f}" if abs(v) < 1000 else f"{v:.1f}"
+    return str(v)
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def summarise(lb: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The leaderboard's ``summary`` rows, or rows computed from its results when it has none.
+
+    Computed rows follow the schema: n, mean_surface, mean_ratio_lb, mean_gap, max_gap, wins (the
+    instances where the solver's surface is the least of the run, ties counting for all), mean and
+    max seconds, invalid.
+    """
+    if lb.get("summary"):
+        return [dict(r) for r in lb["summary"]]
+    surf = scores(lb, "surface")
+    best: dict[int, float] = {}
+    for vals in surf.values():
+        for k, v in vals:
+            best[k] = min(best.get(k, v), v)
+    rows = []
+    for s in solvers_of(lb):
+        mine = [r for r in lb["results"] if r["solver"] == s]
+        gaps = [v for _, v in scores(lb, "gap")[s]]
+        secs = [float(r["seconds"]) for r in mine if r.get("seconds") is not None]
+        rows.append({
+            "solver": s, "n": len(mine), "valid": sum(1 for r in mine if r.get("valid", True)),
+            "mean_surface": _mean([v for _, v in surf[s]]),
+            "mean_ratio_lb": _mean([v for _, v in scores(lb, "ratio_lb")[s]]),
+            "mean_gap": _mean(gaps), "max_gap": max(gaps) if gaps else None,
+            "wins": sum(1 for k, v in surf[s] if v <= best[k]),
+            "mean_seconds": _mean(secs), "max_seconds": max(secs) if secs else None,
+            "invalid": sum(1 for r in mine if not r.get("valid", True)),
+        })
+    return rows
+
+
+def _instances(lb: Mapping[str, Any]) -> list[Instance]:
+    count = lb.get("instances")
+    if not isinstance(count, int):
+        count = 1 + max((int(r["instance"]) for r in lb["results"]), default=0)
+    return instance_set(str(lb["set"]), count)
+
+
+def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[Instance] | None = None) -> dict[str, Packing]:
+    """solver -> Packing of ``instance``, rebuilt from the valid results' placements.
+
+    Raises:
+        ValueError: the set cannot be rebuilt, or a rebuilt packing's surface differs from the
+            recorded one (the results then belong to other instances than the named set's).
+    """
+    if instances is None:
+        instances = _instances(lb)
+    if not 0 <= instance < len(instances):
+        raise ValueError(f"instance {instance} is not in the set's first {len(instances)} instances")
+    out: dict[str, Packing] = {}
+    for row in lb["results"]:
+        if int(row["instance"]) != instance or not row.get("valid", True) or not row.get("placements"):
+            continue
+        p = Packing(instances[instance], tuple(Placement(*(int(v) for v in pl)) for pl in row["placements"]))
+        if row.get("surface") is not None and p.surface_area != int(row["surface"]):
+            raise ValueError(
+                f"{row['solver']} on instance {instance}: the placements give surface {p.surface_area}, "
+                f"the leaderboard says {row['surface']}; the results are not of set {lb['set']!r}"
+            )
+        out[row["solver"]] = p
+    return out
+
+
+def _cube_optimum(lb: Mapping[str, Any], k: int, instance: Instance) -> Packing | None:
+    """The known optimal packing of instance ``k`` of a cube set, None for other sets."""
+    try:
+        if known_optimum(str(lb["set"])) is None:
+            return None
+        opt = cube_set_solutions(str(lb["set"]), k + 1)[k]
+    except ValueError:
+        return None
+    # Guard against a set whose generation changed: the optimum must be of this very instance.
+    return opt if np.array_equal(opt.instance.dims, instance.dims) else None
+
+
+def pick_instances(lb: Mapping[str, Any], count: int) -> list[int]:
+    """The ``count`` instances where the solvers' surfaces spread most (ties: lowest index first)."""
+    per: dict[int, list[float]] = {}
+    for vals in scores(lb, "surface").values():
+        for k, v in vals:
+            per.setdefault(k, []).append(v)
+    ranked = sorted(per, key=lambda k: (-(max(per[k]) - min(per[k])), k))
+    return ranked[:count]
+
+
+class _Page:
+    """Accumulates HTML parts; figures become divs drawn by the one embedded plotly.js."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.n_figures = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    def figure(self, fig: go.Figure, height: int | None = None) -> None:
+        self.n_figures += 1
+        h = height or fig.layout.height or 480
+        div = fig.to_html(
+            full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=f"figure-{self.n_figures}",
+            default_height=f"{int(h)}px", default_width="100%", auto_play=False,  # open on the full packing
+            config={"displaylogo": False, "responsive": True},
+        )
+        self.add(f'<div class="figure">{div}</div>')
+
+
+def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], best_key: str | None = None) -> str:
+    best = None
+    if best_key:
+        vals = [r.get(best_key) for r in rows if isinstance(r.get(best_key), (int, float))]
+        best = min(vals) if vals else None
+    head = "".join(f'<th class="{"name" if i == 0 else ""}">{html.escape(t)}</th>' for i, (_, t) in enumerate(columns))
+    body = []
+    for r in rows:
+        cls = ' class="best"' if best is not None and r.get(best_key) == best else ""
+        cells = "".join(
+            f'<td class="{"name" if i == 0 else ""}">{html.escape(_fmt(r.get(k)))}</td>' for i, (k, _) in enumerate(columns)
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+_SUMMARY_COLUMNS = [
+    ("solver", "solver"), ("n", "instances"), ("valid", "valid"), ("mean_surface", "mean surface"), ("mean_ratio_lb", "mean surface / LB"),
+    ("mean_gap", "mean gap"), ("max_gap", "max gap"), ("wins", "wins"), ("mean_seconds", "mean s"),
+    ("max_seconds", "max s"), ("invalid", "invalid"),
+]
+
+
+def report(
+    leaderboard: Mapping[str, Any] | str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    training_logs: str | os.PathLike | Iterable[str | os.PathLike] | Mapping[str, str | os.PathLike] = (),
+    title: str | None = None,
+    max_packings: int = 3,
+) -> Path:
+    """Write the offline HTML report of ``leaderboard`` to ``path`` (atomically) and return the path.
+
+    Args:
+        leaderboard: the leaderboard dict, a ``leaderboard.json`` path or its folder.
+        path: the HTML file to write.
+        training_logs: CSV metric logs to draw as training curves: a path, several, or a dict
+            label -> path (see :func:`packzoo.viz.metrics.training_curves`).
+        title: the page title (default: "packzoo leaderboard: <set>").
+        max_packings: how many instances get a 3D view (0..8): those where the solvers differ most.
+
+    Raises:
+        ValueError: a malformed leaderboard or log, or ``max_packings`` out of range.
+    """
+    if isinstance(max_packings, bool) or not isinstance(max_packings, int) or not 0 <= max_packings <= MAX_PACKINGS:
+        raise ValueError(f"max_packings must be an integer in 0..{MAX_PACKINGS}, got {max_packings!r}")
+    lb = load_leaderboard(leaderboard)
+    if isinstance(training_logs, (str, os.PathLike)):
+        training_logs = [training_logs]  # one path, not an iterable of characters
+    logs = dict(training_logs) if isinstance(training_logs, Mapping) else list(training_logs)
+    title = title or f"packzoo leaderboard: {lb['set']}"
+    page = _Page()
+    e = html.escape
+
+    page.add(f"<h1>{e(title)}</h1>")
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        optimum = known_optimum(str(lb["set"]))
+    except ValueError:  # not a named set: nothing known
+        optimum = None
+    facts = [("instance set", lb["set"]), ("instances", lb.get("instances")),
+             ("known optimum (every instance)", optimum), ("time limit (s)", lb.get("time_limit")),
+             ("seed", lb.get("seed")), ("results", len(lb["results"])), ("report written", when)]
+    versions = lb.get("versions") or {}
+    if versions:
+        facts.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    page.add('<table class="facts">' + "".join(
+        f'<tr><th class="name">{e(k)}</th><td>{e(_fmt(v))}</td></tr>' for k, v in facts) + "</table>")
+
+    page.add("<h2>Summary</h2>")
+    rows = summarise(lb)
+    key = "mean_gap" if any(r.get("mean_gap") is not None for r in rows) else "mean_ratio_lb"
+    rows.sort(key=lambda r: (r.get(key) is None, r.get(key) if r.get(key) is not None else 0.0, str(r["solver"])))
+    page.add(_table(rows, _SUMMARY_COLUMNS, best_key=key))
+    page.add('<p class="note">gap = surface / best known - 1 (the known optimum of a cube set, else a proven '
+             "optimum, else the best valid surface of the run); LB = the instance's lower bound. "
+             "Invalid packings are never scored.</p>")
+    cards = lb.get("solvers") or {}
+    if cards:
+        page.add('<table class="facts"><thead><tr><th class="name">solver</th><th class="name">summary</th>'
+                 '<th class="name">source</th><th class="name">parameters</th></tr></thead><tbody>' + "".join(
+                     f'<tr><td>{e(str(s))}</td><td>{e(str((c or {}).get("card", {}).get("summary", "")))}</td>'
+                     f'<td>{e(str((c or {}).get("card", {}).get("source", "")))}</td>'
+                     f'<td>{e(str((c or {}).get("params", {})))}</td></tr>'
+                     for s, c in cards.items()) + "</tbody></table>")
+    invalid = [r for r in lb["results"] if not r.get("valid", True)]
+    if invalid:
+        page.add(f"<h2>Invalid results ({len(invalid)})</h2>")
+        page.add(_table([{"solver": r["solver"], "instance": r["instance"],
+                          "errors": "; ".join(map(str, r.get("errors") or []))[:300]} for r in invalid],
+                        [("solver", "solver"), ("instance", "instance"), ("errors", "errors")]))
+
+    has_scores = any(vals for vals in scores(lb, "ratio_lb").values()) or any(vals for vals in scores(lb, "gap").values())
+    if has_scores:
+        page.add("<h2>Charts</h2>")
+        page.figure(leaderboard_figure(lb))
+        page.figure(gap_histogram(lb))
+        if any(scores(lb, "gap").values()) and any(scores(lb, "ratio_lb").values()):
+            page.figure(leaderboard_figure(lb, metric="ratio_lb"))
+    else:
+        page.add('<p class="note">No valid result to chart.</p>')
+
+    if max_packings:
+        picked = pick_instances(lb, max_packings)
+        if picked:
+            page.add("<h2>Packings</h2>")
+            try:
+                instances = _instances(lb)
+                views = [(k, rebuild_packings(lb, k, instances)) for k in picked]
+            except ValueError as err:
+                page.add(f'<p class="note">3D views unavailable: {e(str(err))}</p>')
+                views = []
+            surf = {s: dict(v) for s, v in scores(lb, "surface").items()}
+            order = solvers_of(lb)
+            for n, (k, packings) in enumerate(views):
+                if not packings:
+                    continue
+                ranked = sorted(packings, key=lambda s: (surf[s].get(k, float("inf")), order.index(s)))
+                best = ranked[0]
+                page.add(f"<h3>Instance {k}: best packing, by {e(best)}</h3>")
+                page.add('<p class="note">Press Play or drag the slider to see the items in placement order.</p>')
+                page.figure(packing_animation(packings[best], title=f"instance {k}, {best}"), height=560)
+                if n == 0:
+                    # A cube set's instance comes with its optimum (the cube it was cut from): show it too.
+                    optimum = _cube_optimum(lb, k, instances[k])
+                    room = MAX_COMPARE - (optimum is not None)
+                    shown = {s: packings[s] for s in ranked[:room]}
+                    if optimum is not None:
+                        shown["optimum (the cut cube)"] = optimum
+                    if len(shown) > 1:
+                        page.add(f"<h3>Instance {k}: the solvers side by side"
+                                 + (f" (best {room} of {len(packings)})" if len(packings) > room else "")
+                                 + "</h3>")
+                        page.figure(compare_figure(shown, cols=min(len(shown), 2)))
+
+    if logs:
+        page.add("<h2>Training</h2>")
+        page.figure(training_curves(logs))
+
+    doc = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{e(title)}</title>\n<style>{_CSS}</style>\n"
+        "<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+        f"<script type=\"text/javascript\">/* plotly.js {plotly.__version__} bundle */\n{get_plotlyjs()}\n</script>\n"
+        f"<script type=\"text/javascript\">{_QUIET_INTERRUPTS}</script>\n"
+        "</head>\n<body>\n" + "\n".join(page.parts)
+        + f'\n<p class="note">Written by packzoo with plotly {e(plotly.__version__)}; opens offline.</p>\n'
+        "</body>\n</html>\n"
+    )
+    path = Path(path)
+    atomic_write_text(path, doc)
+    return path
+
+
+def _discover_logs(folder: Path) -> list[Path]:
+    """CSV files under ``folder`` whose header has an x column (``step``/``timesteps``)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in sorted(folder.rglob("*.csv")):
+        try:
+            with p.open(encoding="utf-8") as f:
+                header = f.readline().strip().split(",")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if any(c in header for c in X_COLUMNS):
+            found.append(p)
+    return found
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``packzoo report --out report.html [--results results/] [--log CSV ...]``."""
+    ap = argparse.ArgumentParser(prog="packzoo report", description="Write the offline HTML report of a leaderboard.")
+    ap.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
+    ap.add_argument("--results", default="results",
+                    help="leaderboard.json or the folder holding it (default: results/)")
+    ap.add_argument("--log", action="append", default=None, metavar="CSV",
+                    help="a training metrics CSV (repeatable); default: every CSV under the results and runs "
+                         f"folders with a {' or '.join(X_COLUMNS)} column")
+    ap.add_argument("--runs", default="runs", help="training runs folder searched for metrics CSVs (default: runs/)")
+    ap.add_argument("--title", default=None)
+    ap.add_argument("--max-packings", type=int, default=3, help=f"instances shown in 3D (0..{MAX_PACKINGS})")
+    args = ap.parse_args(argv)
+    results = Path(args.results)
+    try:
+        if args.log is not None:
+            logs = [Path(p) for p in args.log]
+        else:
+            folder = results if results.is_dir() else results.parent
+            found = _discover_logs(folder) + _discover_logs(Path(args.runs))
+            logs = []
+            for p in dict.fromkeys(p.resolve() for p in found):
+                try:
+                    training_curves(p)  # only logs that parse; a stray CSV must not sink the report
+                    logs.append(p)
+                except ValueError:
+                    pass
+        out = report(results, args.out, training_logs=logs, title=args.title, max_packings=args.max_packings)
+    except (ValueError, OSError) as err:
+        print(f"packzoo report: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

@@ -1,0 +1,266 @@
+"""The 3D figures hold exactly the packing they show: one Mesh3d per item on the item's box."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from packzoo.envs import Packing, cube_cut, lower_bound, uniform, validate
+from packzoo.solvers import create_solver
+from packzoo.viz import compare_figure, item_color, packing_animation, packing_figure
+from packzoo.viz.figures import box_corners, box_edges
+
+
+@pytest.fixture(scope="module")
+def rotated() -> Packing:
+    """A random-order packing of a uniform instance: items in several orientations."""
+    inst = uniform(9, seed=42)
+    p = create_solver("random").solve(inst, seed=1).packing
+    assert validate(p) == []
+    return p
+
+
+def meshes(fig: go.Figure, scene: str | None = None) -> list:
+    return [t for t in fig.data if t.type == "mesh3d" and (scene is None or (t.scene or "scene") == scene)]
+
+
+def named(fig: go.Figure, name: str, scene: str | None = None):
+    found = [t for t in fig.data if t.name == name and (scene is None or (t.scene or "scene") == scene)]
+    assert len(found) == 1, f"expected one {name!r} trace, found {len(found)}"
+    return found[0]
+
+
+def check_mesh_is_box(mesh, box) -> None:
+    """The mesh's 8 vertices are the box's corners and its 12 triangles tile the box's 6 faces."""
+    v = np.stack([np.asarray(mesh.x, float), np.asarray(mesh.y, float), np.asarray(mesh.z, float)], axis=1)
+    lo = np.asarray(box[:3], float)
+    hi = lo + np.asarray(box[3:], float)
+    assert v.shape == (8, 3)
+    assert np.array_equal(v.min(axis=0), lo) and np.array_equal(v.max(axis=0), hi)
+    expected = {tuple(c) for c in itertools.product(*zip(lo, hi))}
+    assert {tuple(r) for r in v} == expected
+    faces: dict[tuple[int, float], list[frozenset]] = {}
+    for a, b, c in zip(mesh.i, mesh.j, mesh.k):
+        tri = v[[a, b, c]]
+        # Each triangle lies in one face: one coordinate shared by its 3 vertices, at lo or hi.
+        axes = [ax for ax in range(3) if np.all(tri[:, ax] == tri[0, ax]) and tri[0, ax] in (lo[ax], hi[ax])]
+        assert len(axes) == 1, f"triangle {tri.tolist()} is not on one face of the box"
+        assert 0.5 * np.linalg.norm(np.cross(tri[1] - tri[0], tri[2] - tri[0])) > 0, "degenerate triangle"
+        faces.setdefault((axes[0], float(tri[0, axes[0]])), []).append(frozenset(map(tuple, tri)))
+    # The 6 faces, each tiled by two triangles that share exactly one diagonal of the face.
+    assert len(faces) == 6
+    for (ax, _), (t1, t2) in faces.items():
+        shared = list(t1 & t2)
+        assert len(t1 | t2) == 4 and len(shared) == 2
+        p, q = np.array(shared[0]), np.array(shared[1])
+        assert sum(p[o] != q[o] for o in range(3) if o != ax) == 2, "the shared edge must be a diagonal"
+
+
+def segments(trace) -> list[np.ndarray]:
+    """The (2, 3) segments of a Scatter3d drawn as None-separated line pieces."""
+    out = []
+    xs, ys, zs = list(trace.x), list(trace.y), list(trace.z)
+    for k in range(0, len(xs), 3):
+        assert xs[k + 2] is None and ys[k + 2] is None and zs[k + 2] is None
+        out.append(np.array([[xs[k], ys[k], zs[k]], [xs[k + 1], ys[k + 1], zs[k + 1]]], float))
+    return out
+
+
+def test_box_corners_and_edges():
+    c = box_corners(1, 2, 3, 4, 5, 6)
+    assert {tuple(r) for r in c} == set(itertools.product((1, 5), (2, 7), (3, 9)))
+    xs, ys, zs = box_edges(np.array([[1, 2, 3, 4, 5, 6]]))
+    assert len(xs) == 36 and xs.count(None) == 12
+    seg = segments(go.Scatter3d(x=xs, y=ys, z=zs))
+    lengths = sorted(float(np.linalg.norm(s[1] - s[0])) for s in seg)
+    assert lengths == [4.0] * 4 + [5.0] * 4 + [6.0] * 4  # 12 axis-parallel edges, 4 per axis
+
+
+@pytest.mark.parametrize("which", ["cube", "rotated"])
+def test_one_mesh_per_item_on_its_box(which, cube8, rotated):
+    packing = cube8[1] if which == "cube" else rotated
+    fig = packing_figure(packing)
+    ms = meshes(fig)
+    assert len(ms) == packing.instance.n
+    for mesh, p, box in zip(ms, packing.placements, packing.boxes):
+        assert mesh.name == f"item {p.item}"
+        check_mesh_is_box(mesh, box)
+        # hover text: item, dims, orientation, corner
+        dims = tuple(int(v) for v in packing.instance.dims[p.item])
+        text = mesh.hovertext
+        assert f"item {p.item}" in text and f"dims {dims}" in text
+        assert f"orientation {p.orientation}" in text and f"corner ({p.x}, {p.y}, {p.z})" in text
+    # a colour per item
+    assert len({m.color for m in ms}) == packing.instance.n
+
+
+def test_bin_wireframe_edges_title_and_equal_scales(rotated):
+    fig = packing_figure(rotated)
+    L, W, H = rotated.bin
+    bin_pts = np.concatenate(segments(named(fig, "bin")))
+    assert np.array_equal(bin_pts.min(axis=0), [0, 0, 0]) and np.array_equal(bin_pts.max(axis=0), [L, W, H])
+    assert len(segments(named(fig, "bin"))) == 12
+    # edges: 12 per item, each within a hair of an edge of its box
+    edges = segments(named(fig, "edges"))
+    assert len(edges) == 12 * rotated.instance.n
+    grow = max(L, W, H) * 0.01
+    for r, box in enumerate(rotated.boxes):
+        mine = edges[12 * r : 12 * r + 12]
+        corners = box_corners(*box)
+        for s in mine:
+            for end in s:
+                assert np.min(np.abs(corners - end).max(axis=1)) <= grow
+    ratio = rotated.surface_area / lower_bound(rotated.instance)
+    title = fig.layout.title.text
+    assert f"surface {rotated.surface_area}" in title and f"{ratio:.4f}" in title
+    # equal scales: data units per unit of aspect ratio agree on the three axes, and the ranges hold the bin
+    sc = fig.layout.scene
+    units = []
+    for ax, dim in zip(("xaxis", "yaxis", "zaxis"), (L, W, H)):
+        lo, hi = sc[ax].range
+        assert lo <= 0 and hi >= dim
+        units.append((hi - lo) / sc.aspectratio[ax[0]])
+    assert units == pytest.approx([units[0]] * 3)
+
+
+def test_partial_and_empty_packings(rotated):
+    part = Packing(rotated.instance, rotated.placements[:4])
+    fig = packing_figure(part)
+    assert len(meshes(fig)) == 4
+    assert "4/9 items" in fig.layout.title.text and "ratio" not in fig.layout.title.text  # LB is for all 9
+    for mesh, box in zip(meshes(fig), part.boxes):
+        check_mesh_is_box(mesh, box)
+    empty = packing_figure(Packing(rotated.instance, ()))
+    assert meshes(empty) == []
+    assert packing_figure(rotated, title="mine").layout.title.text == "mine"
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="Packing"):
+        packing_figure([[1, 2, 3]])
+    with pytest.raises(ValueError, match="Packing"):
+        packing_animation("no")
+    with pytest.raises(ValueError, match="n must be"):
+        item_color(0, 0)
+
+
+def test_animation_frames_follow_placement_order(rotated):
+    fig = packing_animation(rotated, title="random")
+    n = rotated.instance.n
+    assert len(fig.frames) == n
+    assert [f.name for f in fig.frames] == [str(k) for k in range(1, n + 1)]
+    # the figure holds each item's mesh once, on its box; frames only show or hide them
+    assert [m.name for m in meshes(fig)] == [f"item {p.item}" for p in rotated.placements]
+    for mesh, box in zip(meshes(fig), rotated.boxes):
+        check_mesh_is_box(mesh, box)
+    types = [t.type for t in fig.data]
+    for k, frame in enumerate(fig.frames, start=1):
+        assert [t.type for t in frame.data] == types  # plotly matches frame traces by index
+        ms = [t for t in frame.data if t.type == "mesh3d"]
+        assert [m.visible for m in ms] == [True] * k + [False] * (n - k)
+        assert all(m.x is None for m in ms)
+        part = Packing(rotated.instance, rotated.placements[:k])
+        bin_pts = np.concatenate(segments([t for t in frame.data if t.name == "bin"][0]))
+        assert np.array_equal(bin_pts.max(axis=0), part.bin)
+        assert len(segments([t for t in frame.data if t.name == "edges"][0])) == 12 * k
+        assert f"surface {part.surface_area}" in frame.layout.title.text
+    # the figure opens on the complete packing
+    assert all(m.visible is not False for m in meshes(fig))
+    # a slider over the frames and a play button that redraws (3D scenes need it)
+    (slider,) = fig.layout.sliders
+    assert [list(s.args[0]) for s in slider.steps] == [[str(k)] for k in range(1, n + 1)]
+    assert slider.active == n - 1
+    play = fig.layout.updatemenus[0].buttons[0]
+    assert play.label == "Play" and play.method == "animate" and play.args[0] is None
+    assert play.args[1]["frame"]["redraw"] is True
+    # ranges fixed to the final bin, so the view does not jump
+    for ax, dim in zip(("xaxis", "yaxis", "zaxis"), rotated.bin):
+        assert fig.layout.scene[ax].range[1] >= dim
+    with pytest.raises(ValueError, match="at least one placement"):
+        packing_animation(Packing(rotated.instance, ()))
+    with pytest.raises(ValueError, match="duration"):
+        packing_animation(rotated, duration=0)
+
+
+def test_compare_figure(rotated):
+    inst = rotated.instance
+    other = create_solver("sort-volume").solve(inst).packing
+    fig = compare_figure({"random": rotated, "sort-volume": other})
+    assert fig.layout.scene is not None and fig.layout.scene2 is not None
+    for scene, p in (("scene", rotated), ("scene2", other)):
+        ms = meshes(fig, scene)
+        assert len(ms) == inst.n
+        for mesh, box in zip(ms, p.boxes):
+            check_mesh_is_box(mesh, box)
+        pts = np.concatenate(segments(named(fig, "bin", scene)))
+        assert np.array_equal(pts.max(axis=0), p.bin)
+    # the same ranges in both scenes, holding the larger bin
+    for ax, a in zip(("xaxis", "yaxis", "zaxis"), range(3)):
+        assert fig.layout.scene[ax].range == fig.layout.scene2[ax].range
+        assert fig.layout.scene[ax].range[1] >= max(rotated.bin[a], other.bin[a])
+    assert fig.layout.scene.aspectratio == fig.layout.scene2.aspectratio
+    # an item keeps its colour in both scenes
+    col1 = {m.name: m.color for m in meshes(fig, "scene")}
+    col2 = {m.name: m.color for m in meshes(fig, "scene2")}
+    assert col1 == col2
+    titles = [a.text for a in fig.layout.annotations]
+    assert any(t.startswith("random") and f"surface {rotated.surface_area}" in t for t in titles)
+    assert any(t.startswith("sort-volume") and f"surface {other.surface_area}" in t for t in titles)
+
+
+def test_compare_figure_rejects_bad_input(rotated, cube8):
+    with pytest.raises(ValueError, match="non-empty"):
+        compare_figure({})
+    with pytest.raises(ValueError, match="another instance"):
+        compare_figure({"a": rotated, "b": cube8[1]})
+    with pytest.raises(ValueError, match="Packing"):
+        compare_figure({"a": rotated, "b": 3})
+    with pytest.raises(ValueError, match="cols"):
+        compare_figure({"a": rotated}, cols=0)
+
+
+def test_compare_grid_rows(cube8):
+    inst, opt = cube8
+    packs = {f"s{k}": create_solver("random").solve(inst, seed=k).packing for k in range(4)}
+    packs["opt"] = opt
+    fig = compare_figure(packs, cols=2)
+    assert len(meshes(fig)) == 5 * inst.n
+    assert fig.layout.scene5 is not None and fig.layout.height == 3 * 520
+
+
+def test_cube_oracle_title(cube8):
+    inst, opt = cube8
+    fig = packing_figure(opt)
+    # the cube-cut optimum is a cube: its title says so
+    assert f"surface {6 * 20 * 20}" in fig.layout.title.text and "bin 20x20x20" in fig.layout.title.text
+    assert "utilisation 100.0%" in fig.layout.title.text
+
+
+def test_human_render_writes_offline_html(tmp_path, monkeypatch):
+    import tempfile
+
+    import gymnasium as gym
+
+    import packzoo  # noqa: F401  (registers the envs)
+    import packzoo.viz  # noqa: F401  (installs the renderer)
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    inst, _ = cube_cut(5, side=10, seed=3)
+    env = gym.make("packzoo/BinPack3D-v0", n_items=5, render_mode="human")
+    env.reset(options={"instance": inst})
+    env.step(0)
+    env.step(1)
+    assert env.render() is None
+    path = env.unwrapped.last_render
+    assert path.startswith(str(tmp_path)) and path.endswith(".html")
+    text = open(path, encoding="utf-8").read()
+    assert text.count('"name":"item ') == 2  # a mesh for each of the two placed items
+    assert "<script src=" not in text  # plotly.js is embedded: it opens offline
+    env.close()
+    ansi = gym.make("packzoo/BinPack3D-v0", n_items=5, render_mode="ansi")
+    ansi.reset(options={"instance": inst})
+    ansi.step(0)
+    assert "1/5 items packed" in ansi.render()

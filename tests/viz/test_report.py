@@ -1,0 +1,172 @@
+"""The offline HTML report: self-contained, plotly.js once, the table, charts and rebuilt packings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from plotly.offline import get_plotlyjs
+
+from packzoo.envs import instance_set
+from packzoo.solvers import create_solver
+from packzoo.viz import report
+from packzoo.viz.report import cli, pick_instances, rebuild_packings, summarise
+
+JS_HEAD = get_plotlyjs()[:300]
+
+
+def figure_ids(text: str) -> list[str]:
+    return re.findall(r'Plotly\.newPlot\(\s*"([^"]+)"', text)
+
+
+def check_offline(text: str) -> None:
+    assert text.count(JS_HEAD) == 1, "plotly.js must be embedded exactly once"
+    assert text.count(get_plotlyjs()) == 1, "the whole bundle, unchanged"
+    # Outside the bundle (whose code mentions URLs it never loads here), nothing points to a network.
+    page = text.replace(get_plotlyjs(), "")
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I), "no external script"
+    assert not re.search(r"<link\b", page, re.I), "no external stylesheet"
+    assert not re.search(r"https?://|cdn", page, re.I), "no network reference"
+
+
+def test_report_is_one_offline_page(small_lb, tmp_path):
+    out = report(small_lb, tmp_path / "sub" / "report.html")
+    assert out == tmp_path / "sub" / "report.html" and out.exists()
+    assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # atomic: no temp file left
+    text = out.read_text(encoding="utf-8")
+    check_offline(text)
+    assert text.startswith("<!DOCTYPE html>")
+    # 3 charts (gap boxes, gap histogram, ratio boxes), 3 instances animated, 1 comparison
+    ids = figure_ids(text)
+    assert len(ids) == len(set(ids)) == 7
+    for i in ids:
+        assert f'id="{i}"' in text
+    assert "packzoo leaderboard: uniform-n8" in text
+    # the summary table shows each solver's row with its numbers
+    table = re.search(r"<h2>Summary</h2>\s*<table>(.*?)</table>", text, re.S).group(1)
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    shown = {}
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]:
+        cells = dict(zip(header, re.findall(r"<td[^>]*>([^<]*)</td>", tr)))
+        shown[cells["solver"]] = cells
+    assert header[:3] == ["solver", "instances", "valid"]
+    for row in small_lb["summary"]:
+        cells = shown[row["solver"]]
+        assert float(cells["mean surface"]) == pytest.approx(row["mean_surface"], abs=0.05)
+        assert float(cells["mean gap"]) == pytest.approx(row["mean_gap"], abs=5e-5)
+        assert int(cells["invalid"]) == row["invalid"] and int(cells["wins"]) == row["wins"]
+    # the best mean gap first, highlighted
+    assert list(shown) == sorted(shown, key=lambda s: float(shown[s]["mean gap"]))
+    assert re.search(r'<tr class="best"><td class="name">' + re.escape(list(shown)[0]), table)
+    # the invalid result is listed with its error, not scored
+    assert "Invalid results (1)" in text and "items never placed" in text
+    assert text.count('"type":"mesh3d"') >= 3 * 8
+    # the animations wait for Play: the page opens on the complete packings
+    assert "Plotly.animate(" not in text.replace(get_plotlyjs(), "")
+    assert text.count("Plotly.addFrames(") == 3
+
+
+def test_rebuilt_packings_match_the_results(small_lb):
+    inst = instance_set("uniform-n8", 3)[1]
+    packs = rebuild_packings(small_lb, 1)
+    assert set(packs) == {"random", "sort-volume"}
+    for name, p in packs.items():
+        again = create_solver(name).solve(inst, seed=1).packing
+        assert [q.to_list() for q in p.placements] == [q.to_list() for q in again.placements]
+    assert set(rebuild_packings(small_lb, 2)) == {"sort-volume"}  # the corrupted result is left out
+    with pytest.raises(ValueError, match="not in the set"):
+        rebuild_packings(small_lb, 7)
+    bad = json.loads(json.dumps(small_lb))
+    bad["results"][0]["surface"] += 1
+    with pytest.raises(ValueError, match="not of set"):
+        rebuild_packings(bad, bad["results"][0]["instance"])
+
+
+def test_pick_instances_by_spread(small_lb):
+    spread = {}
+    for r in small_lb["results"]:
+        if r["valid"]:
+            spread.setdefault(r["instance"], []).append(r["surface"])
+    expected = sorted(spread, key=lambda k: (-(max(spread[k]) - min(spread[k])), k))
+    assert pick_instances(small_lb, 3) == expected
+    assert pick_instances(small_lb, 1) == expected[:1]
+
+
+def test_summary_computed_when_missing(small_lb):
+    lb = dict(small_lb)
+    del lb["summary"]
+    rows = {r["solver"]: r for r in summarise(lb)}
+    for want in small_lb["summary"]:
+        got = rows[want["solver"]]
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value), key
+
+
+def test_report_options(small_lb, tmp_path):
+    log = tmp_path / "train.csv"
+    log.write_text("step,loss\n0,1.0\n5,0.5\n")
+    out = report(small_lb, tmp_path / "r.html", training_logs=[log], title="<b>run</b>", max_packings=0)
+    text = out.read_text(encoding="utf-8")
+    check_offline(text)
+    assert "&lt;b&gt;run&lt;/b&gt;" in text and "<b>run</b>" not in text
+    assert '"name":"item ' not in text
+    assert "training curves" in text and len(figure_ids(text)) == 4
+    one = report(small_lb, tmp_path / "one.html", training_logs=str(log), max_packings=0).read_text(encoding="utf-8")
+    assert "training curves" in one
+    with pytest.raises(ValueError, match="max_packings"):
+        report(small_lb, tmp_path / "x.html", max_packings=99)
+    with pytest.raises(ValueError, match="no x column"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("epoch,loss\n1,2\n")
+        report(small_lb, tmp_path / "x.html", training_logs=[bad])
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_report_notes_unrebuildable_packings(small_lb, tmp_path):
+    bad = json.loads(json.dumps(small_lb))
+    for r in bad["results"]:
+        if r["surface"] is not None:
+            r["surface"] += 1
+    text = report(bad, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "3D views unavailable" in text
+    assert len(figure_ids(text)) == 3  # the charts only
+
+
+def test_cube_set_report_shows_the_optimum(tmp_path, leaderboard_factory):
+    lb = leaderboard_factory("cube-n8", 2)
+    text = report(lb, tmp_path / "cube.html", max_packings=1).read_text(encoding="utf-8")
+    assert "known optimum (every instance)</th><td>60000</td>" in text
+    assert "optimum (the cut cube)\\u003cbr\\u003esurface 60000, ratio 1.0000" in text  # plotly escapes <>
+    assert len(figure_ids(text)) == 3 + 1 + 1
+
+
+def test_cli(small_lb, tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "leaderboard.json").write_text(json.dumps(small_lb))
+    (results / "leaderboard.csv").write_text("solver,instance,surface\nrandom,0,1\n")  # not a training log
+    (results / "ptrnet").mkdir()
+    (results / "ptrnet" / "metrics.csv").write_text("step,loss\n0,1\n1,0.5\n")
+    runs = tmp_path / "runs" / "sb3-a"
+    runs.mkdir(parents=True)
+    (runs / "metrics.csv").write_text("timesteps,val_ratio\n0,1.3\n5000,1.2\n")
+    (runs / "broken.csv").write_text("step,name\n1,a\n")  # a stray CSV does not sink the report
+    out = tmp_path / "report.html"
+    common = ["--out", str(out), "--runs", str(tmp_path / "runs")]
+    assert cli([*common, "--results", str(results)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    check_offline(text)
+    assert "training curves" in text
+    assert re.search(r"ptrnet(/|\\u002f)metrics", text) and re.search(r"sb3-a(/|\\u002f)metrics", text)
+    assert "val_ratio" in text and "broken" not in text
+    assert cli([*common, "--results", str(results / "leaderboard.json"), "--max-packings", "1",
+                "--log", str(runs / "metrics.csv")]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert len(figure_ids(text)) == 3 + 2 + 1  # charts, one instance and its comparison, one training figure
+    assert re.search(r"sb3-a(/|\\u002f)metrics", text) and not re.search(r"ptrnet(/|\\u002f)metrics", text)
+    assert cli([*common, "--results", str(tmp_path / "none")]) == 1
+    assert "no leaderboard file" in capsys.readouterr().err
+    assert cli([*common, "--results", str(results), "--max-packings", "50"]) == 1
+    assert "max_packings" in capsys.readouterr().err
