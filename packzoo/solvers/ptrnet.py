@@ -1,1 +1,146 @@
-"""Pointer-network solvers (issue: pointer network)."""
+"""Pointer-network solvers: the zoo's trained networks choose the order, the env's LSA packs it.
+
+``ptrnet-greedy`` (argmax decoding), ``ptrnet-sample128`` (best of 128 sampled orders and the
+greedy one), ``ptrnet-beam`` (beam search, width 3 as in the paper), ``ptrnet-beam16`` and
+``ptrnet-multistart`` (greedy forced to start from every item; POMO's inference). With
+``model="auto"`` the solver uses the shipped network trained on the instance's N, or the nearest
+N (the network handles any N). torch is imported lazily, so ``import packzoo.solvers`` stays fast.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from packzoo.envs.instance import Instance
+from packzoo.solvers.base import BaseSolver, Solution, pack_in_order, register_solver
+
+DECODERS = ("greedy", "sample", "beam", "multistart")
+_TRAINED_N = (8, 10, 12)
+
+
+def auto_model_name(n: int) -> str:
+    """The shipped network for ``n`` items: trained on n, else the nearest size (ties: the larger)."""
+    best = min(_TRAINED_N, key=lambda k: (abs(k - n), -k))
+    return f"ptrnet-binpack-n{best}"
+
+
+@lru_cache(maxsize=8)
+def _load(name: str, device: str):
+    """The pretrained network ``name`` on ``device``, loaded once per process (sha256-checked)."""
+    from packzoo.zoo import create_model
+
+    model = create_model(name, pretrained=True)
+    return model.to(device)
+
+
+class PtrNetSolver(BaseSolver):
+    """A trained pointer network picks the item order; LSA places the items (Hu et al. 2017).
+
+    Args:
+        model: a zoo model name (``ptrnet-binpack-n10``) or "auto" (the one trained on the
+            instance's N, else the nearest).
+        decode: "greedy", "sample" (best of ``samples`` orders and the greedy one), "beam"
+            (width ``width``; of the final beams the one with the least surface) or "multistart".
+        samples: orders drawn by "sample".
+        width: beam width.
+        temperature: softmax temperature of "sample".
+        device: torch device.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str = "auto",
+        decode: str = "greedy",
+        samples: int = 128,
+        width: int = 3,
+        temperature: float = 1.0,
+        device: str = "cpu",
+    ) -> None:
+        if decode not in DECODERS:
+            raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
+        if not isinstance(model, str) or not (model == "auto" or model.startswith("ptrnet-")):
+            raise ValueError(f"model must be 'auto' or a ptrnet zoo name, got {model!r}")
+        for name, v in (("samples", samples), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        self.model = model
+        self.decode = decode
+        self.samples = int(samples)
+        self.width = int(width)
+        self.temperature = float(temperature)
+        self.device = device
+
+    def _solve(self, instance: Instance, rng: np.random.Generator, deadline: float | None) -> Solution:
+        from packzoo.zoo.ptrnet import decode as D
+
+        name = auto_model_name(instance.n) if self.model == "auto" else self.model
+        net = _load(name, self.device)
+        dims, n = D.pad([instance])
+        info: dict[str, Any] = {"model": name, "decode": self.decode}
+        stopped = False
+        if self.decode == "greedy":
+            order = D.greedy(net, dims, n)[0]
+        elif self.decode == "beam":
+            order = D.beam_search(net, dims, n, self.width)[0][0]
+        elif self.decode == "multistart":
+            order = D.multistart_greedy(net, dims, n)[0][0]
+        else:
+            # Chunks of samples, so a time limit can stop it with the best order found so far.
+            seed = int(rng.integers(0, 2**31 - 1))
+            chunk = 32
+            best_o, best_s, drawn = None, None, 0
+            while drawn < self.samples:
+                k = min(chunk, self.samples - drawn)
+                o, s = D.sample_best(net, dims, n, k, temperature=self.temperature, seed=seed + drawn, include_greedy=drawn == 0)
+                if best_s is None or s[0] < best_s:
+                    best_o, best_s = o[0], int(s[0])
+                drawn += k
+                if deadline is not None and time.perf_counter() > deadline and drawn < self.samples:
+                    stopped = True
+                    break
+            order = best_o
+            info["samples"] = drawn
+        info["stopped_by_time"] = stopped
+        order = [int(i) for i in order[: instance.n]]
+        info["order"] = order
+        return Solution(pack_in_order(instance, order), "feasible", info=info)
+
+
+_SRC = "Hu et al. 2017 (RL order + LSA); Bello et al. 2017 (pointer network); packzoo zoo weights"
+register_solver(
+    "ptrnet-greedy",
+    lambda **kw: PtrNetSolver(**{"decode": "greedy", **kw}),
+    summary="pointer network, greedy decoding, + LSA placement",
+    source=_SRC,
+)
+register_solver(
+    "ptrnet-sample128",
+    lambda **kw: PtrNetSolver(**{"decode": "sample", "samples": 128, **kw}),
+    summary="pointer network, best of 128 sampled orders (and the greedy one), + LSA placement",
+    source=_SRC,
+)
+register_solver(
+    "ptrnet-beam",
+    lambda **kw: PtrNetSolver(**{"decode": "beam", "width": 3, **kw}),
+    summary="pointer network, beam search of width 3 (the paper's), + LSA placement",
+    source=_SRC,
+)
+register_solver(
+    "ptrnet-beam16",
+    lambda **kw: PtrNetSolver(**{"decode": "beam", "width": 16, **kw}),
+    summary="pointer network, beam search of width 16, + LSA placement",
+    source=_SRC,
+)
+register_solver(
+    "ptrnet-multistart",
+    lambda **kw: PtrNetSolver(**{"decode": "multistart", **kw}),
+    summary="pointer network, greedy from every first item (POMO's inference), + LSA placement",
+    source="Kwon et al. 2020 (POMO) on the pointer network",
+)
