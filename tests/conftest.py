@@ -8,7 +8,7 @@ from packzoo.envs import Instance, cube_cut
 
 @pytest.fixture
 def tiny() -> Instance:
-    """Four items that pack into a 2x2x2 cube (surface 24)."""
+    """Four small items (volume 10); their optimum is a 2x2x3 box (surface 32)."""
     return Instance([[2, 1, 1], [1, 2, 1], [2, 2, 1], [1, 1, 2]])
 
 
