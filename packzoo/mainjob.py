@@ -22,9 +22,13 @@ DEFAULT_TIME_LIMIT = 2.0
 HEURISTICS = ["random", "sort-volume", "sort-longest", "sort-surface", "lsa-lws", "extreme-points", "local-search", "best-order"]
 
 
+# The zoo's learned solvers, so the main job shows every kind of solver side by side.
+LEARNED = ["ptrnet-greedy", "ptrnet-sample128", "sb3-maskppo-n10"]
+
+
 def default_solvers() -> list[str]:
-    """The heuristics, plus ``exact`` when that plug-in is registered."""
-    names = [n for n in HEURISTICS if n in list_solvers()]
+    """The heuristics and the zoo's learned solvers, plus ``exact`` when that plug-in is registered."""
+    names = [n for n in HEURISTICS + LEARNED if n in list_solvers()]
     if "exact" in list_solvers():
         names.append("exact")
     return names
@@ -37,7 +41,7 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--set", dest="set_name", default=DEFAULT_SET, help=f"instance set (default: {DEFAULT_SET})")
     p.add_argument("--instances", type=int, default=DEFAULT_INSTANCES, help=f"instances (default: {DEFAULT_INSTANCES})")
     p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help=f"seconds per solve (default: {DEFAULT_TIME_LIMIT})")
-    p.add_argument("--solvers", default=None, help="comma-separated solvers (default: the heuristics and exact)")
+    p.add_argument("--solvers", default=None, help="comma-separated solvers (default: heuristics, learned solvers, exact)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--report", default="report.html", help="HTML report path (default: report.html)")
