@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_ptrnet.py --instances 100           # the README table
     .venv/bin/python benchmarks/bench_ptrnet.py --sizes 8 --instances 20  # quick
     .venv/bin/python benchmarks/bench_ptrnet.py --speed                   # evaluator / decoder speed
+    .venv/bin/python benchmarks/bench_ptrnet.py --run runs/ptrnet-n8-imitate  # a training run's model
 
 The table has, per set: random, lsa-lws, the sort rules, local-search given the same time per
 instance as ptrnet-sample128, best-order (N=8 and, with --best-order-n10, N=10), and the network's
@@ -52,7 +53,7 @@ def speed() -> None:
         print(f"decode {name}: {(time.perf_counter() - t0) / 128 * 1e3:.2f} ms per N=10 instance (batch 128)")
 
 
-def table(sizes: list[int], instances: int, best_order_n10: int, out_json: str | None) -> None:
+def table(sizes: list[int], instances: int, best_order_n10: int, out_json: str | None, runs: list[str] | None = None) -> None:
     import json
 
     from packzoo.envs.generators import instance_set
@@ -60,9 +61,16 @@ def table(sizes: list[int], instances: int, best_order_n10: int, out_json: str |
     from packzoo.zoo import create_model
     from packzoo.zoo.ptrnet.evaluate import evaluate_network
 
+    from packzoo.zoo.ptrnet.train import load_run_model
+
+    nets = []
+    for r in runs or []:
+        net, meta = load_run_model(r)
+        nets.append((int(meta["train"]["n_items"]), net))
+    if not runs:
+        nets = [(n, create_model(f"ptrnet-binpack-n{n}", pretrained=True)) for n in sizes]
     rows = []
-    for n in sizes:
-        net = create_model(f"ptrnet-binpack-n{n}", pretrained=True)
+    for n, net in nets:
         bo = True if n == 8 else (best_order_n10 if n == 10 and best_order_n10 else False)
         m = evaluate_network(net, n, instances=instances, beam=(3, 16), best_order=bo, best_order_cache="runs/best-order-cache.json")
         for set_name, r in m.items():
@@ -96,11 +104,12 @@ def main() -> None:
     p.add_argument("--best-order-n10", type=int, default=0, help="also compute best-order on this many N=10 instances")
     p.add_argument("--speed", action="store_true")
     p.add_argument("--json", help="also write the table's numbers here")
+    p.add_argument("--run", action="append", help="evaluate this training run's model (run folder) instead of the zoo's; repeatable")
     a = p.parse_args()
     if a.speed:
         speed()
     else:
-        table(a.sizes, a.instances, a.best_order_n10, a.json)
+        table(a.sizes, a.instances, a.best_order_n10, a.json, a.run)
 
 
 if __name__ == "__main__":

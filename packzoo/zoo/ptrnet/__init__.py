@@ -112,7 +112,14 @@ def export_to_zoo(
             "greedy_mean_surface": small_slice_metric(model, n_items, 10),
         },
         "dataset": (
-            f"REINFORCE on fresh instances drawn with seeds (TRAIN_SEED_BASE + family, {n_items}, k); "
+            (
+                f"expert iteration (--mode imitate, expert {meta['train'].get('expert')}): cross-entropy toward the best of the "
+                "expert's order, the sort rules' and the policy's greedy order, "
+                + (f"starting from {meta['train']['init']}, " if meta["train"].get("init") else "")
+                if meta["train"].get("mode") == "imitate"
+                else "REINFORCE "
+            )
+            + f"on fresh instances drawn with seeds (TRAIN_SEED_BASE + family, {n_items}, k); "
             f"family={meta['train']['family']} (mix: uniform and orders alternately); validation and "
             "rollout-baseline sets on other seed ranges; metrics on the named held-out sets"
         ),
@@ -120,8 +127,14 @@ def export_to_zoo(
         "training_steps": meta["step"],
         "training_seconds": meta["seconds"],
         "training_cpu_seconds": meta.get("cpu_seconds"),
-        "hardware": "2-core CPU shared with other jobs (wall seconds include waiting); torch.set_num_threads(1)",
+        "hardware": f"2-core CPU shared with other jobs (wall seconds include waiting); torch.set_num_threads({meta['train'].get('threads', 1)})",
     }
+    init = meta["train"].get("init")
+    if init and (Path(init) / "model.json").exists():
+        # Fine-tuned from another run: its training time counts too.
+        prev = json.loads((Path(init) / "model.json").read_text())
+        card["init_run"] = {"folder": str(init), "steps": prev.get("step"), "seconds": prev.get("seconds"), "cpu_seconds": prev.get("cpu_seconds")}
+        card["training_seconds_total"] = round(float(meta["seconds"]) + float(prev.get("seconds") or 0.0), 1)
     save_weights(name, model.tensors(), card, directory)
     return json.loads(json.dumps(card))
 

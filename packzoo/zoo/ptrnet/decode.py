@@ -107,6 +107,7 @@ def run(
     generator: torch.Generator | None = None,
     first: torch.Tensor | None = None,
     entropy: list[torch.Tensor] | None = None,
+    forced: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode an encoding: (orders (B, N) in canonical positions with -1 padding, log-prob (B,)).
 
@@ -115,6 +116,8 @@ def run(
         first: optional (B,) canonical positions forced as the first pick (multi-start); their
             log-probabilities are not counted.
         entropy: if a list is given, the policy's entropy summed over the steps (B,) is appended.
+        forced: optional (B, N) canonical positions to take at every step (teacher forcing, for
+            imitation); the returned log-probability is that of this order under the policy.
     """
     B, N, _ = e.enc.shape
     mask = ~e.valid  # True = may not be picked; replaced (never written in place) each step
@@ -133,7 +136,9 @@ def run(
             lp = torch.zeros(B, device=e.enc.device)
         else:
             logp = torch.log_softmax(logits, dim=-1)
-            if greedy:
+            if forced is not None:
+                idx = forced[:, t].clamp_min(0)
+            elif greedy:
                 idx = logits.argmax(-1)
             else:
                 z = logits / temperature if temperature != 1.0 else logits
@@ -154,6 +159,16 @@ def run(
     if entropy is not None:
         entropy.append(ent_sum)
     return picks, logp_sum
+
+
+def to_canonical(e: Encoded, orders: np.ndarray) -> torch.Tensor:
+    """Map orders in the caller's item indices (B, N; -1 padding) to canonical positions (inverse of :func:`to_items`)."""
+    B, N = e.perm.shape
+    inv = torch.empty_like(e.perm)
+    inv.scatter_(1, e.perm, torch.arange(N, device=e.perm.device).unsqueeze(0).expand(B, N).contiguous())
+    o = torch.as_tensor(np.asarray(orders), dtype=torch.int64, device=e.perm.device)
+    pos = torch.gather(inv, 1, o.clamp_min(0))
+    return torch.where(o >= 0, pos, torch.full_like(pos, -1))
 
 
 def to_items(e: Encoded, picks: torch.Tensor) -> np.ndarray:

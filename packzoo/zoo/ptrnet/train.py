@@ -18,6 +18,21 @@ instances of different scale weigh the same. Baselines:
   bonus annealed to zero: it learned fastest per CPU second in our short comparisons (the
   rollout baseline settled on the sort-volume order within 100 steps and stayed there).
 
+Beyond the paper, ``mode="imitate"`` (``--mode imitate``) is expert iteration: on every batch of
+fresh training instances an expert finds a good order per instance, and the network is trained by
+cross-entropy (teacher forcing) to reproduce it. Experts (``--expert``):
+
+- ``best-order``: the exhaustive best order under LSA (the ``best-order`` solver; ~0.1 s per item
+  at N=8, so only practical up to N=8 or 9).
+- ``sampleK`` (e.g. ``sample64``): self-imitation; the best of K orders sampled from the current
+  policy (at ``--expert-temperature``), its greedy order and the three sort rules. As the policy
+  improves so does its expert.
+- ``local-search``: the registered ``local-search`` solver, started from sort-volume.
+
+Each instance's expert order is the best of the expert's order, the sort rules and the policy's
+greedy order (ties to greedy), so the target is never worse than what greedy already does. ``--init`` starts from a
+zoo model's (or a run folder's) weights, e.g. to fine-tune the REINFORCE-trained ones.
+
 Training instances use seeds ``(TRAIN_SEED_BASE + family, n, k)``; the validation set uses
 ``(TRAIN_SEED_BASE + 10 + family, n, k)``; neither meets the named sets' seeds.
 """
@@ -44,6 +59,15 @@ from packzoo.envs.generators import TRAIN_SEED_BASE, draw
 from packzoo.envs.packing import lower_bound
 
 BASELINES = ("memory", "ema", "rollout", "pomo", "multi")
+MODES = ("reinforce", "imitate")
+
+
+def _check_expert(expert: str) -> None:
+    if expert in ("best-order", "local-search"):
+        return
+    if expert.startswith("sample") and expert[6:].isdigit() and int(expert[6:]) >= 1:
+        return
+    raise ValueError(f"expert must be 'best-order', 'local-search' or 'sampleK' (K >= 1), got {expert!r}")
 FAMILIES = ("uniform", "orders", "mix")
 
 
@@ -81,11 +105,20 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     time_budget: float = 0.0
+    mode: str = "reinforce"
+    expert: str = "sample64"
+    expert_temperature: float = 1.0
+    init: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        _check_expert(self.expert)
+        if not self.expert_temperature > 0:
+            raise ValueError(f"expert_temperature must be > 0, got {self.expert_temperature}")
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
         if self.n_items < 2:
@@ -176,11 +209,28 @@ class Trainer:
             from packzoo.envs.ems import evaluate_orders
 
             self.memory = evaluate_orders(pool_dims, _sort_rule_orders(pool_dims)["volume"]) / pool_lb
+        if cfg.init:
+            self._init_weights(cfg.init)
         self.ckpt = self.out / "checkpoint.pt"
         if resume and self.ckpt.exists():
             self._load()
         elif resume:
             print(f"no checkpoint in {self.out}; starting fresh", file=sys.stderr)
+
+    def _init_weights(self, source: str) -> None:
+        """Start from a zoo model's weights (a name) or a run folder's ``model.safetensors``."""
+        if Path(source).is_dir():
+            from safetensors.torch import load_file
+
+            tensors = load_file(str(Path(source) / "model.safetensors"))
+        else:
+            from packzoo.zoo.weights import load_weights
+
+            tensors = load_weights(source)
+        try:
+            self.model.load_state_dict(tensors)
+        except RuntimeError as exc:
+            raise ValueError(f"--init {source!r} does not fit this network: {exc}") from None
 
     # ---------------------------------------------------------------- state
     def _state(self) -> dict[str, Any]:
@@ -213,7 +263,9 @@ class Trainer:
         t = self.torch
         s = t.load(self.ckpt, weights_only=True)
         saved = json.loads(s["config"])
-        for k in ("n_items", "hidden", "baseline", "family", "batch_size", "n_glimpses", "dynamic", "canonical"):
+        saved.setdefault("mode", "reinforce")
+        saved.setdefault("expert", TrainConfig.expert)
+        for k in ("n_items", "hidden", "baseline", "family", "batch_size", "n_glimpses", "dynamic", "canonical", "mode", "expert"):
             if saved[k] != getattr(self.cfg, k):
                 raise ValueError(f"checkpoint {self.ckpt} has {k}={saved[k]!r}, this run {getattr(self.cfg, k)!r}")
         self.model.load_state_dict(s["model"])
@@ -277,8 +329,60 @@ class Trainer:
             frac = max(frac, self.seconds / cfg.time_budget)
         return cfg.entropy * max(0.0, 1.0 - frac)
 
+    def expert_orders(self, dims: np.ndarray) -> np.ndarray:
+        """The expert's order (B, N item indices) per instance: the best of the expert's order, the
+        sort rules' and the current policy's greedy order (so the target is never worse than greedy)."""
+        from packzoo.zoo.ptrnet.decode import greedy, sample_best, surfaces
+
+        cfg = self.cfg
+        B, N = len(dims), cfg.n_items
+        nvec = np.full(B, N)
+        cands = [greedy(self.model, dims, nvec)[:, None], np.stack(list(_sort_rule_orders(dims).values()), axis=1)]
+        if cfg.expert.startswith("sample"):
+            # Seeded per step, so a resumed run draws the same samples.
+            cands.append(sample_best(self.model, dims, nvec, int(cfg.expert[6:]), temperature=cfg.expert_temperature, seed=cfg.seed * 1_000_003 + self.step, include_greedy=False)[0][:, None])
+        else:
+            from packzoo.envs.instance import Instance
+            from packzoo.solvers import create_solver
+
+            solver = create_solver(cfg.expert)
+            cands.append(np.array([solver.solve(Instance(d), seed=cfg.seed + self.step).packing.order for d in dims])[:, None])
+        orders = np.concatenate(cands, axis=1)  # (B, C, N)
+        C = orders.shape[1]
+        s = surfaces(np.repeat(dims, C, axis=0), np.repeat(nvec, C), orders.reshape(B * C, N)).reshape(B, C)
+        # Ties go to the policy's greedy order: many orders tie under LSA, and relabelling an
+        # instance with an equally good but different order only adds noise to the target.
+        best = s.argmin(1)
+        self.model.train()
+        return orders[np.arange(B), best]
+
+    def imitate_step(self) -> dict[str, float]:
+        """One expert-iteration step: cross-entropy of the expert's orders under teacher forcing."""
+        t = self.torch
+        from packzoo.zoo.ptrnet.decode import run, surfaces, to_canonical
+
+        cfg = self.cfg
+        B, N = cfg.batch_size, cfg.n_items
+        keys = np.arange(self.step * B, (self.step + 1) * B)
+        dims, lb = make_batch(cfg, keys)
+        target = self.expert_orders(dims)
+        cost = surfaces(dims, np.full(B, N), target) / lb
+        self.model.train()
+        e = self.model.encode(t.as_tensor(dims), t.as_tensor(np.full(B, N)))
+        _, logp = run(self.model, e, greedy=False, forced=to_canonical(e, target))
+        loss = -logp.mean() / N  # mean cross-entropy per decision
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = float(t.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        return {"entropy": math.nan, "cost": float(cost.mean()), "baseline": math.nan, "loss": float(loss.detach()), "grad_norm": gn}
+
     def train_step(self) -> dict[str, float]:
-        """One REINFORCE step; returns its scalars."""
+        """One training step (REINFORCE, or imitation when ``cfg.mode == "imitate"``); returns its scalars."""
+        if self.cfg.mode == "imitate":
+            return self.imitate_step()
         t = self.torch
         from packzoo.zoo.ptrnet.decode import _dyn, _expand, _packer, run, surfaces, to_items
 
@@ -456,6 +560,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--out", required=True, help="run folder (metrics.csv, checkpoint.pt, model.safetensors)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--mode", choices=MODES, default=d.mode, help="reinforce (the paper) or imitate (expert iteration)")
+    p.add_argument("--expert", default=d.expert, help="--mode imitate: best-order, local-search or sampleK (e.g. sample64)")
+    p.add_argument("--expert-temperature", type=float, default=d.expert_temperature, help="sampling temperature of the sampleK expert (below 1: improvements near the greedy order)")
+    p.add_argument("--init", default=d.init, help="start from these weights: a zoo model name or a run folder")
     p.add_argument("--baseline", choices=BASELINES, default=d.baseline)
     p.add_argument("--family", choices=FAMILIES, default=d.family)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -496,7 +604,7 @@ def cli(argv: list[str] | None = None) -> int:
         lr_decay=args.lr_decay, lr_decay_every=args.lr_decay_every, grad_clip=args.grad_clip,
         dynamic=not args.no_dynamic, canonical=not args.no_canonical, entropy=args.entropy, entropy_anneal=not args.no_entropy_anneal, normalize_adv=args.normalize_adv, baseline=args.baseline, family=args.family, pool=args.pool, samples=args.samples, rollout_every=args.rollout_every,
         val_size=args.val_size, log_every=args.log_every, ckpt_every=args.ckpt_every, seed=args.seed,
-        threads=args.threads, time_budget=args.time_budget,
+        threads=args.threads, time_budget=args.time_budget, mode=args.mode, expert=args.expert, expert_temperature=args.expert_temperature, init=args.init,
     )
     trainer = Trainer(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     import signal
