@@ -114,33 +114,26 @@ class PtrNetSolver(BaseSolver):
 
 
 _SRC = "Hu et al. 2017 (RL order + LSA); Bello et al. 2017 (pointer network); packzoo zoo weights"
-register_solver(
-    "ptrnet-greedy",
-    lambda **kw: PtrNetSolver(**{"decode": "greedy", **kw}),
-    summary="pointer network, greedy decoding, + LSA placement",
-    source=_SRC,
-)
-register_solver(
-    "ptrnet-sample128",
-    lambda **kw: PtrNetSolver(**{"decode": "sample", "samples": 128, **kw}),
-    summary="pointer network, best of 128 sampled orders (and the greedy one), + LSA placement",
-    source=_SRC,
-)
-register_solver(
-    "ptrnet-beam",
-    lambda **kw: PtrNetSolver(**{"decode": "beam", "width": 3, **kw}),
-    summary="pointer network, beam search of width 3 (the paper's), + LSA placement",
-    source=_SRC,
-)
-register_solver(
-    "ptrnet-beam16",
-    lambda **kw: PtrNetSolver(**{"decode": "beam", "width": 16, **kw}),
-    summary="pointer network, beam search of width 16, + LSA placement",
-    source=_SRC,
-)
-register_solver(
-    "ptrnet-multistart",
-    lambda **kw: PtrNetSolver(**{"decode": "multistart", **kw}),
-    summary="pointer network, greedy from every first item (POMO's inference), + LSA placement",
-    source="Kwon et al. 2020 (POMO) on the pointer network",
-)
+# name -> (decoding defaults, summary, source)
+_VARIANTS = {
+    "ptrnet-greedy": ({"decode": "greedy"}, "pointer network, greedy decoding, + LSA placement", _SRC),
+    "ptrnet-sample128": (
+        {"decode": "sample", "samples": 128},
+        "pointer network, best of 128 sampled orders (and the greedy one), + LSA placement",
+        _SRC,
+    ),
+    "ptrnet-beam": ({"decode": "beam", "width": 3}, "pointer network, beam search of width 3 (the paper's), + LSA placement", _SRC),
+    "ptrnet-beam16": ({"decode": "beam", "width": 16}, "pointer network, beam search of width 16, + LSA placement", _SRC),
+    "ptrnet-multistart": (
+        {"decode": "multistart"},
+        "pointer network, greedy from every first item (POMO's inference), + LSA placement",
+        "Kwon et al. 2020 (POMO) on the pointer network",
+    ),
+}
+for _name, (_defaults, _summary, _source) in _VARIANTS.items():
+    register_solver(
+        _name,
+        lambda _d=_defaults, **kw: PtrNetSolver(**{**_d, **kw}),
+        summary=_summary,
+        source=_source,
+    )
