@@ -474,7 +474,8 @@ class ExactSolver(BaseSolver):
 
 
 def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else deadline - time.perf_counter()
+    """Seconds left before ``deadline`` (never negative), None without a deadline."""
+    return None if deadline is None else max(0.0, deadline - time.perf_counter())
 
 
 register_solver(

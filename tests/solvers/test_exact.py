@@ -172,7 +172,17 @@ def test_same_seed_same_packing_with_two_workers():
     assert [p.to_list() for p in a.packing.placements] == [p.to_list() for p in b.packing.placements]
 
 
-def test_time_limit_gives_a_valid_packing_and_a_bound():
+def test_time_limit_gives_a_valid_packing_and_a_bound(monkeypatch):
+    import packzoo.solvers.exact as exact_mod
+
+    budgets = []
+    real = exact_mod.solve_model
+
+    def spy(model, *, time_limit, **kw):
+        budgets.append(time_limit)
+        return real(model, time_limit=time_limit, **kw)
+
+    monkeypatch.setattr(exact_mod, "solve_model", spy)
     inst = uniform(12, seed=4)
     sol = create_solver("exact").solve(inst, seed=0, time_limit=0.5)
     assert sol.status == "feasible"
@@ -180,8 +190,9 @@ def test_time_limit_gives_a_valid_packing_and_a_bound():
     assert not validate(sol.packing)
     assert sol.packing.surface_area <= sol.info["hint_surface"]
     assert lower_bound(inst) - 1e-9 <= sol.bound <= sol.packing.surface_area
-    # A contract, not a speed figure: the limit is respected up to model building and the hint.
-    assert sol.seconds < 0.5 + 10
+    # The limit is respected by construction: every CP-SAT call gets only what is left of it
+    # (checked on the budgets handed over, not on a wall clock, which a busy machine would skew).
+    assert budgets and all(b is not None and 0 <= b <= 0.5 for b in budgets)
 
 
 def test_default_time_limit_parameter_is_used():
