@@ -126,8 +126,7 @@ def rollout(
 def pack_in_order(instance: Instance, order: Sequence[int]) -> Packing:
     """Roll the item-order env out on ``order``: LSA places each item, as in the paper."""
     it = iter(order)
-    packing = rollout(instance, lambda obs, env: next(it))
-    return packing
+    return rollout(instance, lambda obs, env: next(it))
 
 
 SOLVERS = Registry("solver")

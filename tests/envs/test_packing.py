@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from packzoo.envs import Instance, Packing, Placement, cube_cut, lower_bound, surface_area, validate
