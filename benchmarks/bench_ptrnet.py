@@ -59,9 +59,7 @@ def table(sizes: list[int], instances: int, best_order_n10: int, out_json: str |
     from packzoo.envs.generators import instance_set
     from packzoo.solvers import create_solver
     from packzoo.zoo import create_model
-    from packzoo.zoo.ptrnet.evaluate import evaluate_network
-
-    from packzoo.zoo.ptrnet.train import load_run_model
+    from packzoo.train.ptrnet import full_evaluation, load_run_model
 
     nets = []
     for r in runs or []:
@@ -72,7 +70,7 @@ def table(sizes: list[int], instances: int, best_order_n10: int, out_json: str |
     rows = []
     for n, net in nets:
         bo = True if n == 8 else (best_order_n10 if n == 10 and best_order_n10 else False)
-        m = evaluate_network(net, n, instances=instances, beam=(3, 16), best_order=bo, best_order_cache="runs/best-order-cache.json")
+        m = full_evaluation(net, n, instances=instances, beam=(3, 16), best_order=bo, best_order_cache="runs/best-order-cache.json")
         for set_name, r in m.items():
             # local-search with the same wall time per instance as best-of-128 sampling.
             per = r["seconds_per_instance"]["ptrnet-sample128"]

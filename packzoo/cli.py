@@ -17,23 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("packzoo.solvers.leaderboard:cli", "run solvers on a named instance set, validate, rank, save"),
     "gap": ("packzoo.solvers.gap:cli", "heuristics' true optimality gaps against CP-SAT optima"),
     "report": ("packzoo.viz.report:cli", "write the offline HTML report of a leaderboard"),
-    "train": ("packzoo.cli:_train", "train a model: `packzoo train ptrnet ...` or `packzoo train sb3 ...`"),
+    "train": ("packzoo.train:cli", "train a zoo family: `packzoo train <family> --steps --lr ... --out DIR`"),
     "solvers": ("packzoo.cli:_list_solvers", "list the registered solvers with their cards"),
     "models": ("packzoo.cli:_list_models", "list the zoo's models with their cards"),
 }
-
-
-TRAINERS = {
-    "ptrnet": "packzoo.zoo.ptrnet.train:cli",
-    "sb3": "packzoo.solvers.sb3_train:cli",
-}
-
-
-def _train(argv: list[str]) -> int:
-    if not argv or argv[0] not in TRAINERS:
-        print(f"usage: packzoo train {{{','.join(TRAINERS)}}} [ARGS...]", file=sys.stderr)
-        return 2
-    return int(_resolve(TRAINERS[argv[0]])(argv[1:]) or 0)
 
 
 def _list_solvers(argv: list[str]) -> int:

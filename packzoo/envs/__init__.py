@@ -1,6 +1,6 @@
 """The centre of packzoo: instances, packings, the EMS engine and the Gymnasium environments."""
 
-from packzoo.envs.binpack import BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError, set_human_renderer
+from packzoo.envs.binpack import ENV_IDS, BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError
 from packzoo.envs.ems import EMSState, evaluate_orders
 from packzoo.envs.generators import (
     Stream,
@@ -17,6 +17,7 @@ from packzoo.envs.instance import ORIENTATIONS, Instance, InstanceError
 from packzoo.envs.packing import Packing, Placement, lower_bound, surface_area, validate
 
 __all__ = [
+    "ENV_IDS",
     "BinPack3DEnv",
     "BinPack3DPlaceEnv",
     "EMSState",
@@ -35,7 +36,6 @@ __all__ = [
     "known_optimum",
     "lower_bound",
     "orders",
-    "set_human_renderer",
     "set_names",
     "surface_area",
     "uniform",

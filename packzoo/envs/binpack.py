@@ -5,8 +5,9 @@ Two decision granularities over the same EMS engine (:mod:`packzoo.envs.ems`):
 - ``packzoo/BinPack3D-v0``: the paper's decision. The agent picks the next item; LSA places it.
 - ``packzoo/BinPack3DPlace-v0``: every decision. The agent picks (item, orientation, EMS).
 
-Rendering goes through :mod:`packzoo.viz` by a hook (see :func:`set_human_renderer`), so this module
-holds no plotting code and imports nothing from the rest of packzoo but ``envs``.
+Human rendering calls the ``renderer`` the env is given (as Jumanji's envs take a ``viewer``);
+``import packzoo`` registers both ids with the plotly renderer of :mod:`packzoo.viz` as the default,
+so this module holds no plotting code and imports nothing of packzoo outside ``envs``.
 """
 
 from __future__ import annotations
@@ -30,16 +31,7 @@ class InvalidActionError(ValueError):
     """An action that is masked out (a packed item, padding, or a placement that does not fit)."""
 
 
-_human_renderer: Callable[[Packing], Any] | None = None
-
-
-def set_human_renderer(fn: Callable[[Packing], Any] | None) -> None:
-    """Install the function that ``render_mode="human"`` calls with the current Packing.
-
-    :mod:`packzoo.viz` installs its own when imported, which keeps plotting out of the env module.
-    """
-    global _human_renderer
-    _human_renderer = fn
+ENV_IDS = ("packzoo/BinPack3D-v0", "packzoo/BinPack3DPlace-v0")
 
 
 class _BinPackBase(gym.Env):
@@ -56,6 +48,7 @@ class _BinPackBase(gym.Env):
         invalid_penalty: float = 0.1,
         max_invalid: int | None = None,
         render_mode: str | None = None,
+        renderer: Callable[[Packing], Any] | None = None,
     ) -> None:
         if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
             raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
@@ -83,7 +76,12 @@ class _BinPackBase(gym.Env):
         self.invalid_penalty = float(invalid_penalty)
         # With penalties an agent could repeat a bad action forever: cut the episode off.
         self.max_invalid = 10 * self.max_items if max_invalid is None else int(max_invalid)
+        if renderer is not None and not callable(renderer):
+            raise ValueError(f"renderer must be a callable packing -> anything, got {renderer!r}")
+        if render_mode == "human" and renderer is None:
+            raise ValueError("render_mode='human' needs a renderer= (gym.make gives packzoo.viz's by default)")
         self.render_mode = render_mode
+        self.renderer = renderer
         self._configure()
 
         self.action_space = spaces.Discrete(self._n_actions())
@@ -231,14 +229,8 @@ class _BinPackBase(gym.Env):
             raise RuntimeError("call reset() before render()")
         if self.render_mode == "ansi":
             return self._ansi()
-        if _human_renderer is None:
-            import importlib
-
-            importlib.import_module("packzoo.viz")  # installs its renderer through the hook
-        if _human_renderer is None:
-            raise RuntimeError("no human renderer is installed (packzoo.viz did not register one)")
         # Gymnasium wants None from human rendering; keep what the renderer returned (a path).
-        self.last_render = _human_renderer(self.packing)
+        self.last_render = self.renderer(self.packing)
         return None
 
     def _ansi(self) -> str:
@@ -293,7 +285,8 @@ class BinPack3DEnv(_BinPackBase):
     ``n_items`` (10), ``max_items`` (padding, default n_items), ``generator`` ("uniform",
     "orders", "cube" or a callable ``rng -> Instance``), ``instance_set`` (a named set to draw from
     instead), ``reward`` ("dense" or "sparse"), ``invalid_action`` ("raise" or "penalize"),
-    ``invalid_penalty``, ``max_invalid``, ``render_mode`` ("ansi" or "human").
+    ``invalid_penalty``, ``max_invalid``, ``render_mode`` ("ansi" or "human"), ``renderer`` (what
+    "human" calls with the current Packing; ``gym.make`` passes :func:`packzoo.viz.show_packing`).
     ``reset(options={"instance": inst})`` packs a given instance.
 
     Example:

@@ -24,6 +24,7 @@ import numpy as np
 
 from packzoo.envs.ems import evaluate_orders
 from packzoo.envs.instance import Instance
+from packzoo.envs import rules
 from packzoo.envs.packing import Packing, Placement
 from packzoo.solvers import _kernels as K
 from packzoo.solvers.base import BaseSolver, Solution, pack_in_order, register_solver
@@ -72,19 +73,9 @@ def evaluate(instance: Instance, orders: np.ndarray, placement: str = "lsa") -> 
     return K.ep_evaluate(dims, orders, out)
 
 
-_SORT_KEYS = {
-    "volume": lambda d: d.prod(axis=1),
-    "longest": lambda d: d.max(axis=1),
-    "surface": lambda d: d[:, 0] * d[:, 1] + d[:, 0] * d[:, 2] + d[:, 1] * d[:, 2],
-}
-
-
 def sort_order(instance: Instance, key: str) -> list[int]:
     """Items by ``key`` ("volume", "longest", "surface"), descending; ties by index."""
-    if key not in _SORT_KEYS:
-        raise ValueError(f"key must be one of {sorted(_SORT_KEYS)}, got {key!r}")
-    k = _SORT_KEYS[key](instance.dims.astype(np.int64))
-    return np.lexsort((np.arange(instance.n), -k)).tolist()
+    return rules.sort_order(instance.dims, key).tolist()
 
 
 def lws_order(instance: Instance, placement: str = "lsa") -> tuple[list[int], int]:
@@ -101,8 +92,8 @@ def lws_order(instance: Instance, placement: str = "lsa") -> tuple[list[int], in
 
 def _seed_orders(instance: Instance, placement: str) -> tuple[list[int], int, str]:
     """The best of the LWS order and the three sort rules: (order, surface, which)."""
-    names = ["lws", *(f"sort-{k}" for k in _SORT_KEYS)]
-    cands = [lws_order(instance, placement)[0], *(sort_order(instance, k) for k in _SORT_KEYS)]
+    names = ["lws", *(f"sort-{k}" for k in rules.SORT_KEYS)]
+    cands = [lws_order(instance, placement)[0], *(sort_order(instance, k) for k in rules.SORT_KEYS)]
     surf = evaluate(instance, np.array(cands), placement)
     b = int(np.argmin(surf))  # first minimum: deterministic
     return cands[b], int(surf[b]), names[b]
@@ -153,8 +144,8 @@ class SortOrder(OrderSolver):
     """
 
     def __init__(self, key: str = "volume", *, placement: str = "lsa") -> None:
-        if key not in _SORT_KEYS:
-            raise ValueError(f"key must be one of {sorted(_SORT_KEYS)}, got {key!r}")
+        if key not in rules.SORT_KEYS:
+            raise ValueError(f"key must be one of {rules.SORT_KEYS}, got {key!r}")
         self.key = key
         self.placement = _check_placement(placement)
 
@@ -332,7 +323,7 @@ register_solver(
     summary="random item order + LSA placement (placement='ep' for extreme points)",
     source="Hu et al. 2017 (Random)",
 )
-for _key in _SORT_KEYS:
+for _key in rules.SORT_KEYS:
     register_solver(
         f"sort-{_key}",
         lambda _k=_key, **kw: SortOrder(key=_k, **kw),

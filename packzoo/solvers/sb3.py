@@ -1,7 +1,7 @@
 """Stable-Baselines3 agents as solvers: a trained agent plays the env deterministically.
 
 ``create_solver("sb3", path="runs/x/best.safetensors")`` plays any agent saved by
-:mod:`packzoo.solvers.sb3_train` (the ``.json`` card beside the weights says how to rebuild it);
+:mod:`packzoo.train.sb3` (the ``.json`` card beside the weights says how to rebuild it);
 ``create_solver("sb3-maskppo-n10")`` and ``create_solver("sb3-maskppo-place-n10")`` play the agents
 shipped in the zoo (``packzoo/zoo/weights``). Weights are safetensors, hash-checked, never
 unpickled. torch and SB3 are imported only when an agent is first loaded.
@@ -54,7 +54,7 @@ class SB3Solver(BaseSolver):
     def _location(self) -> tuple[str, Path | None]:
         if self.weights is not None:
             return self.weights, None
-        from packzoo.solvers.sb3_train import split_path
+        from packzoo.zoo.sb3.agent import split_path
 
         name, directory = split_path(self.path)
         return name, directory
@@ -62,7 +62,7 @@ class SB3Solver(BaseSolver):
     def load(self) -> tuple[Any, Any, Any]:
         """``(model, config, play_env)`` of the agent, loaded and hash-checked on first use."""
         if self._agent is None:
-            from packzoo.solvers.sb3_train import load_agent, make_play_env
+            from packzoo.zoo.sb3.agent import load_agent, make_play_env
 
             name, directory = self._location()
             try:
@@ -79,7 +79,7 @@ class SB3Solver(BaseSolver):
         return super().solve(instance, seed=seed, time_limit=time_limit)
 
     def _solve(self, instance, rng, deadline):
-        from packzoo.solvers.sb3_train import play
+        from packzoo.zoo.sb3.agent import play
 
         model, cfg, env = self.load()
         if instance.n > cfg.max_items:

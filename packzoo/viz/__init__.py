@@ -4,8 +4,8 @@
 - :func:`leaderboard_figure`, :func:`gap_histogram`, :func:`training_curves`: metrics.
 - :func:`report`: one self-contained HTML page of a leaderboard (``packzoo report``).
 
-Importing this module installs the env's ``render_mode="human"`` renderer (:func:`show_packing`);
-the env module itself holds no plotting code.
+:func:`show_packing` is the envs' default ``render_mode="human"`` renderer: ``import packzoo``
+registers the env ids with it, and the env module itself holds no plotting code.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import sys
 import tempfile
 
 from packzoo._io import atomic_write_text
-from packzoo.envs.binpack import set_human_renderer
 from packzoo.envs.packing import Packing
 from packzoo.viz.figures import compare_figure, item_color, packing_animation, packing_figure
 from packzoo.viz.metrics import gap_histogram, leaderboard_figure, load_leaderboard, read_metrics_csv, training_curves
@@ -50,5 +49,3 @@ def show_packing(packing: Packing) -> str:
     atomic_write_text(path, fig.to_html(include_plotlyjs=True, full_html=True))
     return path
 
-
-set_human_renderer(show_packing)

@@ -115,16 +115,16 @@ def test_sampling_and_beam_are_seeded_and_no_worse_than_greedy():
     assert np.array_equal(D.surfaces(dims, n, bo), bs)
 
 
-def _train(tmp_path, steps, **kw):
-    from packzoo.zoo.ptrnet.train import TrainConfig, Trainer
+def _train(tmp_path, steps, resume=False, **kw):
+    from packzoo.train.ptrnet import TrainConfig, Trainer
 
     base = dict(n_items=6, steps=steps, batch_size=32, hidden=32, val_size=32, log_every=10, ckpt_every=5, seed=1)
     cfg = TrainConfig(**{**base, **kw})
-    return Trainer(cfg, tmp_path, progress=False)
+    return Trainer(cfg, tmp_path, progress=False, resume=resume)
 
 
 def test_tiny_training_lowers_the_mean_surface(tmp_path):
-    from packzoo.zoo.ptrnet.train import make_batch
+    from packzoo.train.ptrnet import make_batch
 
     tr = _train(tmp_path, 20, baseline="multi", samples=4, batch_size=16, lr=3e-3)
     dims, lb = make_batch(tr.cfg, np.arange(64), offset=30)
@@ -135,7 +135,7 @@ def test_tiny_training_lowers_the_mean_surface(tmp_path):
     assert after < before
     log = (tmp_path / "metrics.csv").read_text().splitlines()
     assert log[0].startswith("step,") and len(log) == 4  # steps 0, 10, 20
-    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "model.safetensors").exists()
+    assert (tmp_path / "checkpoint.safetensors").exists() and (tmp_path / "model.safetensors").exists()
 
 
 @pytest.mark.parametrize("baseline", ["memory", "ema", "rollout", "pomo", "multi"])
@@ -172,7 +172,7 @@ def test_imitation_learns_the_expert_orders(tmp_path):
     surface on a fixed set of unseen instances more often."""
     from packzoo.envs.instance import Instance
     from packzoo.solvers import create_solver
-    from packzoo.zoo.ptrnet.train import make_batch
+    from packzoo.train.ptrnet import make_batch
 
     tr = _train(tmp_path, 40, n_items=5, batch_size=16, lr=1e-2, mode="imitate", expert="best-order", log_every=20, ckpt_every=20)
     dims, _ = make_batch(tr.cfg, np.arange(48), offset=30)
@@ -193,7 +193,7 @@ def test_imitation_learns_the_expert_orders(tmp_path):
 
 
 def test_imitation_config_is_checked(tmp_path):
-    from packzoo.zoo.ptrnet.train import TrainConfig, cli
+    from packzoo.train.ptrnet import TrainConfig, cli
 
     for bad in ({"mode": "copy"}, {"expert": "oracle"}, {"expert": "sample0"}):
         with pytest.raises(ValueError):
@@ -206,7 +206,7 @@ def test_imitation_config_is_checked(tmp_path):
                 "--mode", "imitate", "--expert", "sample4", "--init", str(tmp_path / "s"), "--seed", "1",
                 "--out", str(tmp_path / "c"), "--no-progress"]) == 0
     with pytest.raises(ValueError, match="mode"):  # a REINFORCE run cannot resume an imitation checkpoint
-        _train(tmp_path / "c", 4, batch_size=4)._load()
+        _train(tmp_path / "c", 4, batch_size=4, resume=True)
 
 
 def test_resume_gives_the_same_weights_as_one_run(tmp_path):
@@ -214,7 +214,7 @@ def test_resume_gives_the_same_weights_as_one_run(tmp_path):
     a.run()
     b = _train(tmp_path / "b", 5, baseline="ema")
     b.run()
-    from packzoo.zoo.ptrnet.train import TrainConfig, Trainer
+    from packzoo.train.ptrnet import TrainConfig, Trainer
 
     cfg = TrainConfig(**{**b.cfg.__dict__, "steps": 10})
     b2 = Trainer(cfg, tmp_path / "b", resume=True, progress=False)
@@ -228,7 +228,7 @@ def test_resume_gives_the_same_weights_as_one_run(tmp_path):
 
 def test_training_never_meets_the_named_sets():
     from packzoo.envs.generators import checksum
-    from packzoo.zoo.ptrnet.train import TrainConfig, make_batch
+    from packzoo.train.ptrnet import TrainConfig, make_batch
 
     cfg = TrainConfig(n_items=8, family="mix")
     train = make_batch(cfg, np.arange(200))[0]
@@ -242,17 +242,13 @@ SHIPPED = [f"ptrnet-binpack-n{k}" for k in (8, 10, 12)]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_shipped_weights_load_checked_and_reproduce_the_card(name):
-    from packzoo.zoo import create_model, list_models, model_card
-    from packzoo.zoo.ptrnet.evaluate import small_slice_metric
+def test_shipped_weights_card(name):
+    from packzoo.zoo import list_models, model_card
 
-    assert name in list_models("ptrnet*")
-    net = create_model(name, pretrained=True)
-    card = model_card(name)["weights"]
-    sl = card["small_slice"]
-    assert small_slice_metric(net, int(sl["set"].split("-n")[1]), sl["count"]) == pytest.approx(sl["greedy_mean_surface"], rel=1e-9)
-    assert card["recipe"].startswith("packzoo train ptrnet")
-    assert card["training_seconds"] > 0
+    assert name in list_models("ptrnet*", family="ptrnet")
+    card = model_card(name).weights
+    assert card.recipe.startswith("packzoo train ptrnet") and card.training["seconds"] > 0
+    # (check_model, run over every registered model in test_model_conformance.py, repeats card.check.)
 
 
 def test_tampered_weights_raise(tmp_path):
@@ -274,7 +270,7 @@ def test_tampered_weights_raise(tmp_path):
 def test_evaluate_model_reports_the_decodings():
     from packzoo.zoo import evaluate_model
 
-    m = evaluate_model("ptrnet-binpack-n8", instances=2, samples=4, beam=(2,), lsa_lws=False)
+    m = evaluate_model("ptrnet-binpack-n8", instances=2, samples=4, beam=(2,))
     r = m["uniform-n8"]
     assert r["instances"] == 2
     assert r["ptrnet-sample4"] <= r["ptrnet-greedy"]  # the greedy order is among the candidates

@@ -3,23 +3,26 @@
 Zoo models ``ptrnet-binpack-n8``, ``ptrnet-binpack-n10``, ``ptrnet-binpack-n12``: one network
 per training size (each also decodes other sizes). ``create_model(name, pretrained=True)`` loads the
 shipped, sha256-checked safetensors; ``evaluate_model(name, instances=20)`` recomputes its metrics
-on the held-out named sets. Training: ``packzoo train ptrnet`` (:mod:`packzoo.zoo.ptrnet.train`).
+on the held-out named sets. Training: ``packzoo train ptrnet`` (:mod:`packzoo.train.ptrnet`).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 from packzoo.zoo import register_model
-from packzoo.zoo.weights import WeightsError, load_card, load_weights, save_weights
+from packzoo.zoo.weights import WeightsError, load_card, load_weights
 
 SIZES = (8, 10, 12)
+FAMILY = "ptrnet"
+# The small evaluation every weights card records and the conformance check repeats: greedy
+# decoding on the first 10 instances of uniform-nN.
+CHECK_LIMITS: dict[str, Any] = {"instances": 10, "families": ["uniform"], "samples": 0, "beam": [], "multistart": False}
 
 
 def model_name(n_items: int) -> str:
+    """The zoo name of the network trained on ``n_items`` items."""
     return f"ptrnet-binpack-n{n_items}"
 
 
@@ -37,7 +40,7 @@ def build(name: str | None = None, pretrained: bool = False, directory: str | os
         if name is None:
             raise ValueError("pretrained needs a model name")
         tensors = load_weights(name, directory)
-        cfg = dict(load_card(name, directory).get("config", {}).get("model", {}))
+        cfg = dict(load_card(name, directory).config)
     unknown = set(overrides) - set(PtrNetConfig.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown PointerNet settings {sorted(unknown)}; known: {sorted(PtrNetConfig.__dataclass_fields__)}")
@@ -60,11 +63,18 @@ def _factory(name: str):
 
 
 def _evaluator(name: str, n_items: int):
-    def evaluate(instances: int = 20, samples: int = 128, beam: tuple[int, ...] = (3,), best_order: bool | int = False, **kw: Any) -> dict[str, Any]:
+    def evaluate(instances: int = 20, samples: int = 128, beam: tuple[int, ...] = (3,), **kw: Any) -> dict[str, Any]:
+        """Mean surfaces of the decodings and the order rules on ``instances`` of uniform/orders-nN.
+
+        Flat keys ``"<set>.<method>"`` (e.g. ``"uniform-n10.ptrnet-greedy"``) sit beside the nested
+        dict, so a card's check can name one number.
+        """
         from packzoo.zoo.ptrnet.evaluate import evaluate_network
 
         model = build(name, pretrained=True)
-        return evaluate_network(model, n_items, instances=instances, samples=samples, beam=beam, best_order=best_order, **kw)
+        res = evaluate_network(model, n_items, instances=instances, samples=samples, beam=tuple(beam), **kw)
+        flat = {f"{s}.{k}": v for s, m in res.items() for k, v in m.items() if isinstance(v, (int, float))}
+        return {**res, **flat}
 
     return evaluate
 
@@ -73,70 +83,13 @@ for _n in SIZES:
     register_model(
         model_name(_n),
         _factory(model_name(_n)),
+        family=FAMILY,
         evaluate=_evaluator(model_name(_n), _n),
-        summary=f"pointer network (LSTM encoder/decoder, 1 glimpse) choosing the packing order, trained by REINFORCE on N={_n}",
-        source="Hu et al. 2017; Bello et al. 2017; greedy-rollout baseline of Kool et al. 2019",
+        summary=f"pointer network (LSTM encoder/decoder, 1 glimpse) choosing the packing order, trained on N={_n}",
+        source="Hu et al. 2017; Bello et al. 2017; multi-sample baseline of Kool et al. 2019; expert iteration",
+        task="packzoo/BinPack3D-v0 item order (LSA placement): mean surface on uniform/orders-nN",
         n_items=_n,
-        task="packzoo/BinPack3D-v0 item order (LSA placement)",
     )
 
 
-def export_to_zoo(
-    run_dir: str | os.PathLike,
-    name: str,
-    *,
-    recipe: str,
-    instances: int = 100,
-    best_order: bool | int = True,
-    directory: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """Evaluate a run's model on the held-out sets and save it to the zoo as ``name``.
-
-    The card holds the network and training config, the metrics, the data description, the exact
-    recipe, the training time, and the small-slice metric the tests recompute.
-    """
-    from packzoo.zoo.ptrnet.evaluate import evaluate_network, small_slice_metric
-    from packzoo.zoo.ptrnet.train import load_run_model
-
-    model, meta = load_run_model(run_dir)
-    n_items = int(meta["train"]["n_items"])
-    cache = Path(run_dir).parent / "best-order-cache.json"
-    metrics = evaluate_network(model, n_items, instances=instances, best_order=best_order, best_order_cache=cache)
-    card = {
-        "config": {"model": meta["model"], "train": meta["train"]},
-        "metrics": metrics,
-        "small_slice": {
-            "what": f"greedy mean surface on the first 10 instances of uniform-n{n_items}",
-            "set": f"uniform-n{n_items}",
-            "count": 10,
-            "greedy_mean_surface": small_slice_metric(model, n_items, 10),
-        },
-        "dataset": (
-            (
-                f"expert iteration (--mode imitate, expert {meta['train'].get('expert')}): cross-entropy toward the best of the "
-                "expert's order, the sort rules' and the policy's greedy order, "
-                + (f"starting from {meta['train']['init']}, " if meta["train"].get("init") else "")
-                if meta["train"].get("mode") == "imitate"
-                else "REINFORCE "
-            )
-            + f"on fresh instances drawn with seeds (TRAIN_SEED_BASE + family, {n_items}, k); "
-            f"family={meta['train']['family']} (mix: uniform and orders alternately); validation and "
-            "rollout-baseline sets on other seed ranges; metrics on the named held-out sets"
-        ),
-        "recipe": recipe,
-        "training_steps": meta["step"],
-        "training_seconds": meta["seconds"],
-        "training_cpu_seconds": meta.get("cpu_seconds"),
-        "hardware": f"2-core CPU shared with other jobs (wall seconds include waiting); torch.set_num_threads({meta['train'].get('threads', 1)})",
-    }
-    init = meta["train"].get("init")
-    if init and (Path(init) / "model.json").exists():
-        # Fine-tuned from another run: its training time counts too.
-        prev = json.loads((Path(init) / "model.json").read_text())
-        card["init_run"] = {"folder": str(init), "steps": prev.get("step"), "seconds": prev.get("seconds"), "cpu_seconds": prev.get("cpu_seconds")}
-        card["training_seconds_total"] = round(float(meta["seconds"]) + float(prev.get("seconds") or 0.0), 1)
-    save_weights(name, model.tensors(), card, directory)
-    return json.loads(json.dumps(card))
-
-
-__all__ = ["SIZES", "build", "export_to_zoo", "model_name"]
+__all__ = ["CHECK_LIMITS", "FAMILY", "SIZES", "build", "model_name"]

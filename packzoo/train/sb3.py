@@ -65,13 +65,24 @@ import numpy as np
 
 import packzoo  # noqa: F401  (registers the env ids)
 from packzoo._io import atomic_write_text
+from packzoo.envs import ENV_IDS
 from packzoo.envs.generators import TRAIN_SEED_BASE, draw
 from packzoo.envs.instance import Instance
-from packzoo.envs.packing import Packing, lower_bound
-from packzoo.zoo.weights import WeightsError, load_card, load_weights, save_weights
+from packzoo.train.run import EXIT_INTERRUPTED, check_output_dir, nonneg_float, positive_float, positive_int
+from packzoo.zoo.sb3.agent import (
+    ALGOS,
+    FAMILY,
+    AgentConfig,
+    build_model,
+    evaluate_agent,
+    load_agent,
+    load_policy,
+    make_play_env,
+    policy_tensors,
+    scorer_features,
+)
+from packzoo.zoo.weights import load_card, load_weights, save_weights
 
-ALGOS = ("maskable-ppo", "ppo", "a2c", "dqn")
-ENV_IDS = ("packzoo/BinPack3D-v0", "packzoo/BinPack3DPlace-v0")
 GENERATORS = ("uniform", "orders", "cube")
 CSV_COLUMNS = (
     "timesteps",
@@ -212,6 +223,20 @@ class TrainConfig:
                 kw["invalid_penalty"] = self.invalid_penalty
         return kw
 
+    def agent(self) -> AgentConfig:
+        """The architecture part: what rebuilds the trained agent (goes into the weights card)."""
+        return AgentConfig(**{f.name: getattr(self, f.name) for f in fields(AgentConfig)})
+
+    def hyper(self) -> dict[str, Any]:
+        """The algorithm's hyperparameters, for :func:`~packzoo.zoo.sb3.agent.build_model`."""
+        return {"learning_rate": self.learning_rate, "gamma": self.gamma, "n_steps": self.n_steps,
+                "batch_size": self.batch_size, "n_epochs": self.n_epochs, "gae_lambda": self.gae_lambda,
+                "ent_coef": self.ent_coef, "learning_starts": min(1000, self.timesteps // 10)}
+
+    def build(self, env: Any = None):
+        """A fresh SB3 model for this run (seeded)."""
+        return build_model(self.agent(), env, seed=self.seed, threads=self.torch_threads, **self.hyper())
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -280,308 +305,7 @@ def make_vec_env(cfg: TrainConfig, *, seed_offset: int = 0):
     return DummyVecEnv(fns)
 
 
-def make_play_env(cfg: TrainConfig) -> gym.Env:
-    """An unwrapped env in which a trained agent plays given instances (invalid actions raise)."""
-    return gym.make(cfg.env_id, **cfg.env_kwargs(training=False)).unwrapped
-
-
-def flat_features():
-    """SB3 features extractor: every (1-D) observation entry, concatenated in sorted key order.
-
-    SB3's default CombinedExtractor keeps one sub-module per key in an ``nn.ModuleDict``, which
-    refuses the key ``"items"`` (it shadows ``ModuleDict.items``); the entries are flat vectors
-    anyway, so concatenating them is all the default would do.
-    """
-    import torch
-    from gymnasium import spaces
-    from stable_baselines3.common.preprocessing import get_flattened_obs_dim
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-
-    class FlatDictExtractor(BaseFeaturesExtractor):
-        def __init__(self, observation_space: spaces.Dict) -> None:
-            keys = sorted(observation_space.spaces)
-            dim = sum(get_flattened_obs_dim(observation_space[k]) for k in keys)
-            super().__init__(observation_space, features_dim=dim)
-            self.keys = keys
-
-        def forward(self, observations: dict[str, Any]) -> Any:
-            return torch.cat([observations[k].float().flatten(1) for k in self.keys], dim=1)
-
-    return FlatDictExtractor
-
-
-def scorer_features():
-    """SB3 features extractor that scores every action with one small MLP shared across actions.
-
-    A flat MLP over the padded item vector must learn the same rule once per item slot (and did
-    not learn at all in our runs); a shared scorer is permutation-equivariant, so it learns a rule
-    once and applies it to every item, at any padding. Its output is ``[score of every action,
-    context]``; :func:`_scorer_policy` feeds the scores straight to the action distribution and
-    the context (plus the scores) to the value MLP.
-
-    Per-action inputs, all scale-free (lengths over ``V^(1/3)`` for the total item volume ``V``,
-    areas over the lower bound ``6 V^(2/3)``):
-
-    - BinPack3D-v0 (action = item): the item's sorted dims, volume, surface, packed/present flags.
-    - BinPack3DPlace-v0 (action = item, orientation, EMS): the oriented dims, the EMS corner and
-      extent, the smallest slack, the item's volume, and the growth of the bin's surface if the
-      item went there (what LSA minimises), computed from the observation.
-
-    Both get the context: the bin's dims and surface, the volume and count of unpacked items.
-    """
-    import torch
-    from gymnasium import spaces
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-    from torch import nn
-
-    from packzoo.envs.instance import ORIENTATIONS
-
-    def surf(b: Any) -> Any:
-        return 2 * (b[..., 0] * b[..., 1] + b[..., 0] * b[..., 2] + b[..., 1] * b[..., 2])
-
-    class ScorerExtractor(BaseFeaturesExtractor):
-        n_context = 7
-
-        def __init__(self, observation_space: spaces.Dict, hidden: list[int] | tuple[int, ...] = (64, 64),
-                     grow_prior: float = 0.0, volume_prior: float = 0.0) -> None:
-            self.n_actions = int(observation_space["action_mask"].n)
-            super().__init__(observation_space, features_dim=self.n_actions + self.n_context)
-            self.n = int(observation_space["present"].n)
-            # "items" clashes with nn.ModuleDict.items in SB3's default extractor; should the env
-            # rename the entry, these agents keep reading it.
-            self.items_key = next(k for k in ("items", "boxes", "dims") if k in observation_space.spaces)
-            self.place = "ems" in observation_space.spaces
-            self.n_ems = observation_space["ems"].shape[0] // 6 if self.place else 0
-            hidden = [int(h) for h in hidden]
-            layers: list[nn.Module] = []
-            if self.place:
-                # The first layer is split by what each input varies with, so the (item, orientation,
-                # EMS) grid only ever sees additions: the same function as one Linear over the
-                # concatenation, at a fraction of its memory and time.
-                h0 = hidden[0]
-                self.first_io = nn.Linear(4, h0)  # oriented dims, volume
-                self.first_e = nn.Linear(7, h0, bias=False)  # EMS corner, extent, distance
-                self.first_ioe = nn.Linear(2, h0, bias=False)  # surface growth, slack
-                self.first_ctx = nn.Linear(self.n_context, h0, bias=False)
-                # A prior, not a rule: the logits start as -grow_prior * (surface growth), which is
-                # LSA's criterion; the learned scorer adds to it, and the weight itself is learned.
-                self.grow_weight = nn.Parameter(torch.tensor(float(grow_prior)))
-                # Likewise "larger items first" (the sort-volume rule) as a learnable prior.
-                self.volume_weight = nn.Parameter(torch.tensor(float(volume_prior)))
-                layers.append(nn.ReLU())
-                n_in, rest = h0, hidden[1:]
-            else:
-                n_in, rest = 7 + self.n_context, hidden
-            for h in rest:
-                layers += [nn.Linear(n_in, h), nn.ReLU()]
-                n_in = h
-            layers.append(nn.Linear(n_in, 1))
-            self.scorer = nn.Sequential(*layers)
-            self.register_buffer("orient", torch.as_tensor(ORIENTATIONS, dtype=torch.long), persistent=False)
-
-        def forward(self, obs: dict[str, Any]) -> Any:
-            b = obs["present"].shape[0]
-            dims = obs[self.items_key].float().view(b, self.n, 3)
-            present = obs["present"].float()
-            packed = obs["packed"].float()
-            vol = dims.prod(-1) * present
-            v = vol.sum(-1, keepdim=True).clamp_min(1e-9)
-            unit = v ** (1 / 3)  # (b, 1)
-            lb = 6 * unit**2
-            left = present * (1 - packed)
-            bin_ = obs["bin"].float()
-            ctx = torch.cat([bin_ / unit, surf(bin_)[:, None] / lb, (vol * left).sum(-1, keepdim=True) / v,
-                             left.mean(-1, keepdim=True), packed.mean(-1, keepdim=True)], dim=1)  # (b, 7)
-            if not self.place:
-                area = surf(dims)[..., None] / 2 / lb[:, None]
-                feats = [dims / unit[:, None], (vol / v)[..., None], area, packed[..., None], present[..., None]]
-                x = torch.cat([*feats, ctx[:, None, :].expand(b, self.n, -1)], dim=-1)
-                scores = self.scorer(x).squeeze(-1)
-            else:
-                e = self.n_ems
-                od = dims[:, :, self.orient]  # (b, n, 6, 3)
-                ems = obs["ems"].float().view(b, e, 6)
-                corner, ext = ems[..., :3], ems[..., 3:] - ems[..., :3]
-                u = unit[:, :, None, None]  # (b, 1, 1, 1)
-                new_bin = torch.maximum(bin_[:, None, None, None, :], corner[:, None, None] + od[:, :, :, None])
-                grow = (surf(new_bin) - surf(bin_)[:, None, None, None]) / lb[:, None, None]  # (b, n, 6, e)
-                slack = (ext[:, None, None] - od[:, :, :, None]).min(-1).values.clamp(-1, 4)
-                x_io = torch.cat([od / unit[:, None, None], (vol / v)[:, :, None, None].expand(b, self.n, 6, 1)], -1)
-                x_e = torch.cat([corner / unit[:, None], (ext / unit[:, None]).clamp(max=4),
-                                 (corner.sum(-1) / unit)[..., None]], -1)  # (b, e, 7)
-                x_ioe = torch.stack([grow, slack / u], -1)  # (b, n, 6, e, 2)
-                pre = (self.first_io(x_io)[:, :, :, None] + self.first_e(x_e)[:, None, None]
-                       + self.first_ioe(x_ioe) + self.first_ctx(ctx)[:, None, None, None])
-                prior = self.volume_weight * (vol / v)[:, :, None, None] - self.grow_weight * grow
-                scores = (self.scorer(pre).squeeze(-1) + prior).reshape(b, -1)
-            return torch.cat([scores, ctx], dim=1)
-
-    return ScorerExtractor
-
-
-def _scorer_policy(base: type) -> type:
-    """``base`` (an SB3 actor-critic policy class) whose logits are the scorer's action scores."""
-    from torch import nn
-
-    class Head(nn.Module):
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.n = n
-
-        def forward(self, latent: Any) -> Any:
-            return latent[:, : self.n]
-
-    class ScorerPolicy(base):
-        def _build(self, lr_schedule: Any) -> None:
-            super()._build(lr_schedule)
-            self.action_net = Head(self.features_extractor.n_actions)
-            # As SB3 does for its action head: start near-uniform, so early rollouts explore.
-            nn.init.orthogonal_(self.features_extractor.scorer[-1].weight, gain=0.01)
-            nn.init.zeros_(self.features_extractor.scorer[-1].bias)
-            # The optimizer was made for the replaced linear head: remake it over the live parameters.
-            self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
-
-    ScorerPolicy.__name__ = ScorerPolicy.__qualname__ = f"Scorer{base.__name__}"
-    return ScorerPolicy
-
-
-def build_model(cfg: TrainConfig, env: Any = None):
-    """A freshly initialised SB3 model for ``cfg`` (seeded); ``env`` defaults to a play env."""
-    import torch
-
-    torch.set_num_threads(cfg.torch_threads)
-    if env is None:
-        # A single play env: SB3 would warn that batch_size does not divide n_steps * 1, which
-        # only matters for training; the model is built here to act (or to be loaded).
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*mini-batch size.*", category=UserWarning)
-            return build_model(cfg, make_play_env(cfg))
-    if cfg.policy == "scorer":
-        # pi gets the raw scores (the Head slices them out); the value MLP reads scores + context.
-        policy_kwargs: dict[str, Any] = {"net_arch": {"pi": [], "vf": [64, 64]},
-                                         "features_extractor_class": scorer_features(),
-                                         "features_extractor_kwargs": {"hidden": list(cfg.net_arch),
-                                                                       "grow_prior": cfg.grow_prior,
-                                                                       "volume_prior": cfg.volume_prior}}
-    else:
-        policy_kwargs = {"net_arch": list(cfg.net_arch), "features_extractor_class": flat_features()}
-    common = {"learning_rate": cfg.learning_rate, "gamma": cfg.gamma, "seed": cfg.seed, "device": "cpu",
-              "verbose": 0}
-    if cfg.algo == "maskable-ppo":
-        from sb3_contrib import MaskablePPO
-
-        from sb3_contrib.common.maskable.policies import MaskableMultiInputActorCriticPolicy as P
-
-        policy = _scorer_policy(P) if cfg.policy == "scorer" else "MultiInputPolicy"
-        return MaskablePPO(policy, env, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
-                           n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda, ent_coef=cfg.ent_coef,
-                           policy_kwargs=policy_kwargs, **common)
-    if cfg.algo == "ppo":
-        from stable_baselines3 import PPO
-
-        from stable_baselines3.common.policies import MultiInputActorCriticPolicy as P
-
-        policy = _scorer_policy(P) if cfg.policy == "scorer" else "MultiInputPolicy"
-        return PPO(policy, env, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
-                   n_epochs=cfg.n_epochs, gae_lambda=cfg.gae_lambda, ent_coef=cfg.ent_coef,
-                   policy_kwargs=policy_kwargs, **common)
-    if cfg.algo == "a2c":
-        from stable_baselines3 import A2C
-
-        from stable_baselines3.common.policies import MultiInputActorCriticPolicy as P
-
-        policy = _scorer_policy(P) if cfg.policy == "scorer" else "MultiInputPolicy"
-        return A2C(policy, env, n_steps=max(1, min(cfg.n_steps, 32)), gae_lambda=cfg.gae_lambda,
-                   ent_coef=cfg.ent_coef, policy_kwargs=policy_kwargs, **common)
-    from stable_baselines3 import DQN
-
-    return DQN("MultiInputPolicy", env, batch_size=cfg.batch_size, buffer_size=50_000,
-               learning_starts=min(1000, cfg.timesteps // 10), exploration_fraction=0.3,
-               target_update_interval=1000, policy_kwargs=policy_kwargs, **common)
-
-
-# -- acting ------------------------------------------------------------------------------------------
-def action_scores(model: Any, obs: dict[str, np.ndarray]) -> np.ndarray:
-    """The agent's preference over actions for one observation: logits (PPO, A2C) or Q (DQN)."""
-    import torch
-
-    obs_t, _ = model.policy.obs_to_tensor(obs)
-    with torch.no_grad():
-        if hasattr(model, "q_net"):
-            scores = model.q_net(obs_t)
-        else:
-            scores = model.policy.get_distribution(obs_t).distribution.logits
-    return scores.cpu().numpy().reshape(-1)
-
-
-def masked_action(model: Any, obs: dict[str, np.ndarray], mask: np.ndarray) -> int:
-    """The agent's best *valid* action: argmax of its scores over the mask (ties: lowest index).
-
-    For MaskablePPO this is exactly ``predict(obs, deterministic=True, action_masks=mask)``; the
-    plain agents never saw the mask while training, and this is where they get it.
-    """
-    scores = action_scores(model, obs).astype(np.float64)
-    scores[~np.asarray(mask, dtype=bool)] = -np.inf
-    return int(np.argmax(scores))
-
-
-def play(model: Any, instance: Instance, env: Any) -> Packing:
-    """Play ``model`` deterministically on ``instance`` in ``env``; the final packing."""
-    from packzoo.solvers.base import rollout
-
-    return rollout(instance, lambda obs, e: masked_action(model, obs, e.action_masks()), env=env)
-
-
-def evaluate_agent(model: Any, cfg: TrainConfig, instances: list[Instance], env: Any = None) -> dict[str, float]:
-    """Mean final surface and mean ratio to the lower bound over ``instances``."""
-    env = make_play_env(cfg) if env is None else env
-    surfaces, ratios = [], []
-    for inst in instances:
-        p = play(model, inst, env)
-        surfaces.append(p.surface_area)
-        ratios.append(p.surface_area / lower_bound(inst))
-    return {"mean_surface": float(np.mean(surfaces)), "mean_ratio": float(np.mean(ratios)),
-            "instances": len(instances)}
-
-
-# -- saving and loading (safetensors only) ---------------------------------------------------------
-def policy_tensors(model: Any) -> dict[str, Any]:
-    """The policy's state dict, each shared tensor once (safetensors refuses aliases).
-
-    With a shared features extractor SB3 registers the same module as ``features_extractor``,
-    ``pi_features_extractor`` and ``vf_features_extractor``; only the first name is kept, and
-    :func:`load_policy` restores the aliases from the rebuilt model.
-    """
-    out: dict[str, Any] = {}
-    seen: set[int] = set()
-    for k, v in model.policy.state_dict().items():
-        ptr = v.untyped_storage().data_ptr() if v.numel() else id(v)
-        if ptr in seen:
-            continue
-        seen.add(ptr)
-        out[k] = v
-    return out
-
-
-def load_policy(model: Any, tensors: dict[str, Any]) -> None:
-    """Load :func:`policy_tensors` output into ``model``'s policy (strictly, aliases restored)."""
-    own = model.policy.state_dict()
-    keep = policy_tensors(model)
-    unexpected = sorted(set(tensors) - set(own))
-    missing = sorted(set(keep) - set(tensors))
-    if unexpected or missing:
-        raise WeightsError(f"the weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    full = {}
-    by_ptr = {(v.untyped_storage().data_ptr() if v.numel() else id(v)): k for k, v in keep.items()}
-    for k, v in own.items():
-        src = by_ptr.get(v.untyped_storage().data_ptr() if v.numel() else id(v), k)
-        full[k] = tensors[src]
-    try:
-        model.policy.load_state_dict(full, strict=True)
-    except RuntimeError as e:
-        raise WeightsError(f"the weights do not fit the model: {e}") from None
-
-
+# -- saving runs (safetensors only) --------------------------------------------------------
 def _optimizer_tensors(model: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The policy optimizer's state as flat tensors plus its JSON-able param groups."""
     import torch
@@ -605,39 +329,17 @@ def _load_optimizer(model: Any, tensors: dict[str, Any], groups: list[dict[str, 
     model.policy.optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
-def save_agent(model: Any, cfg: TrainConfig, name: str, directory: str | os.PathLike | None = None,
-               **card: Any) -> Path:
-    """Save the agent as ``<directory>/<name>.safetensors`` plus a card with its config."""
-    return save_weights(name, policy_tensors(model), {"kind": "sb3-agent", "config": cfg.to_dict(), **card},
-                        directory=directory)
+def save_agent(model: Any, cfg: TrainConfig, name: str, directory: str | os.PathLike | None = None, *,
+               recipe: str = "", metrics: dict[str, Any] | None = None, training: dict[str, Any] | None = None,
+               dataset: str = "", tensors: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
+    """Save the agent as ``<directory>/<name>.safetensors`` plus a weights card: the agent's
+    architecture (``config``), the run's config (``train_config``), metrics and recipe."""
+    return save_weights(name, {**policy_tensors(model), **(tensors or {})}, {
+        "family": FAMILY, "config": cfg.agent().to_dict(), "train_config": cfg.to_dict(),
+        "metrics": metrics or {}, "dataset": dataset or f"{cfg.generator} n={cfg.n_items}, training seeds (TRAIN_SEED_BASE, k)",
+        "recipe": recipe, "training": training or {}, "extra": extra or {},
+    }, directory=directory)
 
-
-def load_agent(name: str, directory: str | os.PathLike | None = None, env: Any = None):
-    """Rebuild an agent from its card and hash-checked safetensors; returns ``(model, cfg, card)``.
-
-    Raises:
-        WeightsError: missing files, a sha256 mismatch, or a card that is not an SB3 agent's.
-    """
-    tensors = load_weights(name, directory)
-    card = load_card(name, directory)
-    if "config" not in card:
-        raise WeightsError(f"the card of {name!r} has no 'config': not an SB3 agent")
-    cfg = TrainConfig.from_dict(card["config"])
-    model = build_model(cfg, env)
-    try:
-        load_policy(model, {k: v for k, v in tensors.items() if not k.startswith("optim/")})
-    except WeightsError as e:
-        raise WeightsError(f"{name!r}: {e} (the card describes another model)") from None
-    model.policy.set_training_mode(False)
-    return model, cfg, card
-
-
-def split_path(path: str | os.PathLike) -> tuple[str, Path]:
-    """``runs/x/best.safetensors`` (or ``runs/x/best``) -> (``"best"``, ``runs/x``)."""
-    p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return p.name, p.parent
 
 
 # -- training ---------------------------------------------------------------------------------------
@@ -650,7 +352,7 @@ def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, An
         def __init__(self) -> None:
             super().__init__()
             self.val = validation_set(cfg)
-            self.play_env = make_play_env(cfg)
+            self.play_env = make_play_env(cfg.agent())
             self.returns: deque[float] = deque(maxlen=200)
             self.bar = None
 
@@ -687,7 +389,7 @@ def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, An
         def _evaluate(self) -> None:
             n = self.model.num_timesteps
             self.model.policy.set_training_mode(False)
-            m = evaluate_agent(self.model, cfg, self.val, env=self.play_env)
+            m = evaluate_agent(self.model, cfg.agent(), self.val, env=self.play_env)
             seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
             improved = m["mean_ratio"] < state["best"]
             if improved:
@@ -745,13 +447,11 @@ def _read_csv(path: Path) -> list[dict[str, Any]]:
 def _save_checkpoint(model: Any, cfg: TrainConfig, out: Path, state: dict[str, Any], recipe: str) -> None:
     opt, groups = _optimizer_tensors(model)
     seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
-    save_weights("checkpoint", {**policy_tensors(model), **opt},
-                 {"kind": "sb3-checkpoint", "config": cfg.to_dict(), "recipe": recipe,
-                  "optimizer_param_groups": groups,
-                  "state": {"timesteps": int(model.num_timesteps), "seconds": seconds, "best": state["best"],
-                            "best_at": state["best_at"], "episodes": state["episodes"],
-                            "last_eval": state["last_eval"]}},
-                 directory=out)
+    save_agent(model, cfg, "checkpoint", out, recipe=recipe, tensors=opt,
+               extra={"optimizer_param_groups": groups,
+                      "state": {"timesteps": int(model.num_timesteps), "seconds": seconds, "best": state["best"],
+                                "best_at": state["best_at"], "episodes": state["episodes"],
+                                "last_eval": state["last_eval"]}})
 
 
 def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
@@ -786,25 +486,25 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
             ckpt = load_card("checkpoint", out)
         except FileNotFoundError:
             raise ValueError(f"--resume: no checkpoint in {out}") from None
-        saved = TrainConfig.from_dict(ckpt["config"])
+        saved = TrainConfig.from_dict(ckpt.train_config)
         if {**saved.to_dict(), "timesteps": 0} != {**cfg.to_dict(), "timesteps": 0}:
             raise ValueError(f"--resume: the checkpoint in {out} was trained with another config; "
                              f"saved: {saved.to_dict()}")
-        st = ckpt["state"]
+        st = ckpt.extra["state"]
         env_offset = int(st["timesteps"])
         state.update(best=float(st["best"]), best_at=st["best_at"], episodes=int(st["episodes"]),
                      last_eval=int(st["last_eval"]), last_checkpoint=int(st["timesteps"]),
                      seconds_before=float(st["seconds"]))
         state["rows"] = [r for r in _read_csv(out / "metrics.csv") if int(r["timesteps"]) <= env_offset]
     venv = make_vec_env(cfg, seed_offset=env_offset)
-    model = build_model(cfg, venv)
+    model = cfg.build(venv)
     # SB3 reseeds the envs with cfg.seed + i when it builds the model; a resumed run must not
     # replay the instance stream it already trained on.
     venv.seed(cfg.seed * 100_003 + env_offset)
     if ckpt is not None:
         tensors = load_weights("checkpoint", out)
         load_policy(model, {k: v for k, v in tensors.items() if not k.startswith("optim/")})
-        _load_optimizer(model, tensors, ckpt["optimizer_param_groups"])
+        _load_optimizer(model, tensors, ckpt.extra["optimizer_param_groups"])
         model.num_timesteps = env_offset
     state["t0"] = time.perf_counter()
     callback = _make_callback(cfg, out, recipe, state, progress)
@@ -821,7 +521,7 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
         callback._evaluate()
     _save_checkpoint(model, cfg, out, state, recipe)
     seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
-    final = evaluate_agent(model, cfg, callback.val)
+    final = evaluate_agent(model, cfg.agent(), callback.val)
     save_agent(model, cfg, "final", out, recipe=recipe,
                metrics={"val_mean_ratio": final["mean_ratio"], "val_mean_surface": final["mean_surface"]},
                training={"timesteps": int(model.num_timesteps), "seconds": round(seconds, 1)})
@@ -833,20 +533,32 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
     return summary
 
 
-def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | None = None,
-         **extra: Any) -> Path:
-    """Copy a run's best agent into the zoo's weights directory as ``name`` (re-hashed card)."""
+#: The small evaluation every shipped agent's card records and the conformance check repeats.
+CHECK_LIMITS: dict[str, Any] = {"instances": 10, "set": "uniform-n10"}
+
+
+def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | None = None) -> Path:
+    """Copy a run's best agent into the zoo's weights directory as ``name``, with its check."""
+    from packzoo.envs.generators import instance_set
+
     run_dir = Path(run_dir)
     tensors = load_weights("best", run_dir)
     card = load_card("best", run_dir)
-    for k in ("name", "sha256", "bytes"):
-        card.pop(k, None)
+    model, agent, _ = load_agent("best", run_dir)
+    check = evaluate_agent(model, agent, instance_set(CHECK_LIMITS["set"], CHECK_LIMITS["instances"]))
+    training = dict(card.training)
     summary = run_dir / "summary.json"
     if summary.exists():
         s = json.loads(summary.read_text())
-        card["run"] = {k: s[k] for k in ("timesteps", "seconds", "best_at", "stopped_by_time") if k in s}
-    card.update(extra)
-    return save_weights(name, tensors, card, directory=directory)
+        training["run"] = {k: s[k] for k in ("timesteps", "seconds", "best_at", "stopped_by_time") if k in s}
+    fields_ = {**card.to_dict(), "training": training,
+               "check": {"limits": CHECK_LIMITS, "metrics": {"mean_surface": check["mean_surface"]}, "rtol": 1e-9}}
+    for k in ("name", "sha256", "bytes"):
+        fields_.pop(k)
+    save_weights(name, tensors, fields_, directory=directory)
+    from packzoo.zoo.weights import weights_path
+
+    return weights_path(name, directory)
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -881,19 +593,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-items", type=int, default=None)
     p.add_argument("--generator", default=d.generator, choices=GENERATORS)
     p.add_argument("--max-ems", type=int, default=None)
-    p.add_argument("--timesteps", type=int, default=d.timesteps)
+    p.add_argument("--steps", "--timesteps", dest="timesteps", type=positive_int, default=d.timesteps,
+                   help="environment steps in total (default: %(default)s)")
     p.add_argument("--n-envs", type=int, default=d.n_envs)
     p.add_argument("--vec", default=d.vec, choices=("dummy", "subproc"))
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed, help="seed (default: %(default)s)")
     p.add_argument("--net-arch", default=",".join(map(str, d.net_arch)), help="hidden sizes, e.g. 128,128")
-    for name in ("learning_rate", "gamma", "gae_lambda", "ent_coef", "invalid_penalty"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
-    for name in ("n_steps", "batch_size", "n_epochs", "eval_every", "eval_instances", "checkpoint_every",
-                 "torch_threads"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
+    p.add_argument("--lr", "--learning-rate", dest="learning_rate", type=positive_float, default=d.learning_rate,
+                   help="learning rate (default: %(default)s)")
+    p.add_argument("--threads", "--torch-threads", dest="torch_threads", type=positive_int, default=d.torch_threads,
+                   help="torch threads (default: %(default)s)")
+    for name in ("gamma", "gae_lambda", "ent_coef", "invalid_penalty"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name), help="(default: %(default)s)")
+    for name in ("n_steps", "batch_size", "n_epochs", "eval_every", "eval_instances", "checkpoint_every"):
+        p.add_argument("--" + name.replace("_", "-"), type=positive_int, default=getattr(d, name), help="(default: %(default)s)")
     p.add_argument("--grow-prior", type=float, default=d.grow_prior)
     p.add_argument("--volume-prior", type=float, default=d.volume_prior)
-    p.add_argument("--max-minutes", type=float, default=None, help="wall-clock training budget")
+    p.add_argument("--time-budget", type=nonneg_float, default=0.0,
+                   help="stop after this many wall seconds, 0 = none (default: %(default)s)")
+    p.add_argument("--max-minutes", type=positive_float, default=None, help="the same budget in minutes (older recipes)")
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -919,6 +637,8 @@ def parse_config(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     values["net_arch"] = net_arch
     values["algo"] = _ALGO_ALIASES.get(values["algo"], values["algo"])
+    if args.time_budget:
+        values["max_minutes"] = args.time_budget / 60
     return TrainConfig(**values), args
 
 
@@ -929,10 +649,15 @@ def cli(argv: list[str]) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    check_output_dir(args.out)
     recipe = shlex.join(["packzoo", "train", "sb3", *argv])
     # `kill PID` (SIGTERM) stops like Ctrl-C: the best agent, a checkpoint and the log stay usable.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress, recipe=recipe)
+    if summary["interrupted"]:
+        print(f"interrupted: checkpoint saved in {args.out}; run the same command with --resume to continue",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.ship:
         summary["shipped"] = str(ship(args.out, args.ship))
     print(json.dumps(summary, indent=2))

@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
-import io
 import json
 import math
 import os
@@ -57,6 +55,18 @@ import numpy as np
 from packzoo._io import atomic_write_bytes, atomic_write_text
 from packzoo.envs.generators import TRAIN_SEED_BASE, draw
 from packzoo.envs.packing import lower_bound
+from packzoo.envs.rules import sort_orders
+from packzoo.train.run import (
+    TrainRun,
+    add_common_args,
+    finish,
+    load_module_tensors,
+    load_optimizer_state,
+    module_tensors,
+    optimizer_state,
+    positive_int,
+    recipe,
+)
 
 BASELINES = ("memory", "ema", "rollout", "pomo", "multi")
 MODES = ("reinforce", "imitate")
@@ -148,18 +158,6 @@ def make_batch(cfg: TrainConfig, keys: np.ndarray, offset: int = 0) -> tuple[np.
     return dims, lb
 
 
-def _sort_rule_orders(dims: np.ndarray) -> dict[str, np.ndarray]:
-    """The sort rules' orders (volume, longest, surface; descending, ties by index)."""
-    d = dims.astype(np.int64)
-    keys = {
-        "volume": d.prod(-1),
-        "longest": d.max(-1),
-        "surface": d[..., 0] * d[..., 1] + d[..., 0] * d[..., 2] + d[..., 1] * d[..., 2],
-    }
-    idx = np.broadcast_to(np.arange(d.shape[1]), d.shape[:2])
-    return {k: np.lexsort((idx, -v), axis=-1) for k, v in keys.items()}
-
-
 def reference_surfaces(dims: np.ndarray) -> tuple[str, np.ndarray]:
     """Surfaces of the reference heuristic: lsa-lws when registered, else sort-volume."""
     from packzoo.envs.ems import evaluate_orders
@@ -170,21 +168,26 @@ def reference_surfaces(dims: np.ndarray) -> tuple[str, np.ndarray]:
 
         solver = create_solver("lsa-lws")
     except Exception:  # lsa-lws not there (yet): the sort rule is the bar
-        return "sort-volume", evaluate_orders(dims, _sort_rule_orders(dims)["volume"])
+        return "sort-volume", evaluate_orders(dims, sort_orders(dims)["volume"])
     return "lsa-lws", np.array([solver.solve(Instance(d), seed=0).packing.surface_area for d in dims])
 
 
 class Trainer:
     """REINFORCE trainer; ``run()`` trains to ``cfg.steps`` with logs and checkpoints in ``out``."""
 
-    def __init__(self, cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, progress: bool = True):
+    def __init__(self, cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
+                 run: TrainRun | None = None):
         import torch
 
         from packzoo.zoo.ptrnet.model import PointerNet, PtrNetConfig
 
+        # The run folder, checkpoints and signals are the shared plumbing's; the time budget stays
+        # the trainer's own (training seconds over every resumed session, validation excluded).
+        self.run_dir = run or TrainRun(out, family="ptrnet", config=asdict(cfg), resume=resume, progress=progress,
+                                       resumable_keys=("steps", "time_budget", "threads"))
         self.torch = torch
         self.cfg = cfg
-        self.out = Path(out)
+        self.out = self.run_dir.out
         self.progress = progress
         torch.set_num_threads(max(1, cfg.threads))
         torch.manual_seed(cfg.seed)
@@ -208,14 +211,12 @@ class Trainer:
             self.pool_dims, self.pool_lb = pool_dims, pool_lb
             from packzoo.envs.ems import evaluate_orders
 
-            self.memory = evaluate_orders(pool_dims, _sort_rule_orders(pool_dims)["volume"]) / pool_lb
+            self.memory = evaluate_orders(pool_dims, sort_orders(pool_dims)["volume"]) / pool_lb
         if cfg.init:
             self._init_weights(cfg.init)
-        self.ckpt = self.out / "checkpoint.pt"
-        if resume and self.ckpt.exists():
-            self._load()
-        elif resume:
-            print(f"no checkpoint in {self.out}; starting fresh", file=sys.stderr)
+        restored = self.run_dir.restore()
+        if restored is not None:
+            self._load(*restored)
 
     def _init_weights(self, source: str) -> None:
         """Start from a zoo model's weights (a name) or a run folder's ``model.safetensors``."""
@@ -233,56 +234,46 @@ class Trainer:
             raise ValueError(f"--init {source!r} does not fit this network: {exc}") from None
 
     # ---------------------------------------------------------------- state
-    def _state(self) -> dict[str, Any]:
+    def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The checkpoint: (tensors for safetensors, JSON state). Nothing is pickled."""
         t = self.torch
-        s = {
-            "model": self.model.state_dict(),
-            "opt": self.opt.state_dict(),
+        tensors = {**module_tensors("model", self.model), "rng/torch": t.get_rng_state()}
+        opt_tensors, opt_meta = optimizer_state("opt", self.opt)
+        tensors.update(opt_tensors)
+        if self.memory is not None:
+            tensors["memory"] = t.as_tensor(self.memory)
+        if self.baseline_model is not None:
+            tensors.update(module_tensors("baseline_model", self.baseline_model))
+        state = {
+            "opt": opt_meta,
             "sched": self.sched.state_dict(),
-            "step": self.step,
             "seconds": self.seconds,
             "cpu_seconds": self.cpu_seconds,
-            "ema": -1.0 if self.ema is None else self.ema,
+            "ema": self.ema,
             "baseline_updates": self.baseline_updates,
-            "rng": json.dumps(self.rng.bit_generator.state),
-            "torch_rng": t.get_rng_state(),
-            "config": json.dumps(asdict(self.cfg)),
+            "rng": self.rng.bit_generator.state,
         }
-        if self.memory is not None:
-            s["memory"] = t.as_tensor(self.memory)
-        if self.baseline_model is not None:
-            s["baseline_model"] = self.baseline_model.state_dict()
-        return s
+        return tensors, state
 
     def save_checkpoint(self) -> None:
-        buf = io.BytesIO()
-        self.torch.save(self._state(), buf)
-        atomic_write_bytes(self.ckpt, buf.getvalue())
+        self.run_dir.checkpoint(self.step, *self._state())
 
-    def _load(self) -> None:
-        t = self.torch
-        s = t.load(self.ckpt, weights_only=True)
-        saved = json.loads(s["config"])
-        saved.setdefault("mode", "reinforce")
-        saved.setdefault("expert", TrainConfig.expert)
-        for k in ("n_items", "hidden", "baseline", "family", "batch_size", "n_glimpses", "dynamic", "canonical", "mode", "expert"):
-            if saved[k] != getattr(self.cfg, k):
-                raise ValueError(f"checkpoint {self.ckpt} has {k}={saved[k]!r}, this run {getattr(self.cfg, k)!r}")
-        self.model.load_state_dict(s["model"])
-        self.opt.load_state_dict(s["opt"])
-        self.sched.load_state_dict(s["sched"])
-        self.step = int(s["step"])
-        self.seconds = float(s["seconds"])
-        self.cpu_seconds = float(s.get("cpu_seconds", 0.0))
-        self.ema = None if s["ema"] < 0 else float(s["ema"])
-        self.baseline_updates = int(s["baseline_updates"])
-        self.rng.bit_generator.state = json.loads(s["rng"])
-        t.set_rng_state(s["torch_rng"])
-        if "memory" in s:
-            self.memory = s["memory"].numpy().copy()
-        if "baseline_model" in s:
+    def _load(self, step: int, tensors: dict[str, Any], state: dict[str, Any]) -> None:
+        load_module_tensors("model", self.model, tensors)
+        load_optimizer_state("opt", self.opt, tensors, state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.step = int(step)
+        self.seconds = float(state["seconds"])
+        self.cpu_seconds = float(state["cpu_seconds"])
+        self.ema = None if state["ema"] is None else float(state["ema"])
+        self.baseline_updates = int(state["baseline_updates"])
+        self.rng.bit_generator.state = state["rng"]
+        self.torch.set_rng_state(tensors["rng/torch"])
+        if "memory" in tensors:
+            self.memory = tensors["memory"].numpy().copy()
+        if any(k.startswith("baseline_model/") for k in tensors):
             self.baseline_model = copy.deepcopy(self.model)
-            self.baseline_model.load_state_dict(s["baseline_model"])
+            load_module_tensors("baseline_model", self.baseline_model, tensors)
 
     # ---------------------------------------------------------------- pieces
     def validate(self) -> tuple[float, float]:
@@ -337,7 +328,7 @@ class Trainer:
         cfg = self.cfg
         B, N = len(dims), cfg.n_items
         nvec = np.full(B, N)
-        cands = [greedy(self.model, dims, nvec)[:, None], np.stack(list(_sort_rule_orders(dims).values()), axis=1)]
+        cands = [greedy(self.model, dims, nvec)[:, None], np.stack(list(sort_orders(dims).values()), axis=1)]
         if cfg.expert.startswith("sample"):
             # Seeded per step, so a resumed run draws the same samples.
             cands.append(sample_best(self.model, dims, nvec, int(cfg.expert[6:]), temperature=cfg.expert_temperature, seed=cfg.seed * 1_000_003 + self.step, include_greedy=False)[0][:, None])
@@ -465,32 +456,16 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.cfg
-        self.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.out / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
-        log_path = self.out / "metrics.csv"
-        fields = ["step", "seconds", "lr", "entropy", "cost", "baseline", "loss", "grad_norm", "val_cost", "val_vs_ref", "ref", "baseline_updates"]
-        if self.step == 0 or not log_path.exists():
-            with open(log_path, "w", newline="") as f:
-                csv.writer(f).writerow(fields)
-        else:
-            # Resuming: drop log rows past the checkpoint, so the log matches the restored state.
-            with open(log_path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-            buf = io.StringIO()
-            w = csv.DictWriter(buf, fieldnames=fields)
-            w.writeheader()
-            w.writerows(rows)
-            atomic_write_text(log_path, buf.getvalue())
         if self.step == 0:
             vc, vr = self.validate()
-            self._log(log_path, fields, {"entropy": math.nan, "cost": math.nan, "baseline": math.nan, "loss": math.nan, "grad_norm": math.nan}, vc, vr)
+            self._log({"entropy": math.nan, "cost": math.nan, "baseline": math.nan, "loss": math.nan, "grad_norm": math.nan}, vc, vr)
         run_mean: float | None = None
         vc, vr = math.nan, math.nan
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc=f"ptrnet n{cfg.n_items}", dynamic_ncols=True)
         t_last = time.perf_counter()
         c_last = time.process_time()
         try:
-            while self.step < cfg.steps:
+            while self.step < cfg.steps and not self.run_dir.should_stop():
                 if cfg.time_budget and self.seconds >= cfg.time_budget:
                     break
                 r = self.train_step()
@@ -503,7 +478,7 @@ class Trainer:
                 run_mean = r["cost"] if run_mean is None else 0.98 * run_mean + 0.02 * r["cost"]
                 if self.step % cfg.log_every == 0:
                     vc, vr = self.validate()
-                    self._log(log_path, fields, r, vc, vr)
+                    self._log(r, vc, vr)
                     t_last = time.perf_counter()  # validation time is not training time
                     c_last = time.process_time()
                 if self.step % cfg.ckpt_every == 0:
@@ -516,19 +491,16 @@ class Trainer:
             self.save_model()
         return {"step": self.step, "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "val_cost": vc, "val_vs_ref": vr, "ref": self.ref_name}
 
-    def _log(self, path: Path, fields: list[str], r: dict[str, float], vc: float, vr: float) -> None:
-        row = {
-            "step": self.step,
-            "seconds": round(self.seconds, 2),
-            "lr": self.sched.get_last_lr()[0],
+    def _log(self, r: dict[str, float], vc: float, vr: float) -> None:
+        self.run_dir.log(
+            self.step,
+            lr=self.sched.get_last_lr()[0],
             **{k: (round(v, 6) if isinstance(v, float) and not math.isnan(v) else v) for k, v in r.items()},
-            "val_cost": round(vc, 6),
-            "val_vs_ref": round(vr, 6),
-            "ref": self.ref_name,
-            "baseline_updates": self.baseline_updates,
-        }
-        with open(path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=fields).writerow(row)
+            val_cost=round(vc, 6),
+            val_vs_ref=round(vr, 6),
+            ref=self.ref_name,
+            baseline_updates=self.baseline_updates,
+        )
 
     def save_model(self) -> None:
         """``model.safetensors`` + ``model.json`` (config, steps, seconds) in the run folder."""
@@ -553,51 +525,175 @@ def load_run_model(run_dir: str | os.PathLike):
     return model, meta
 
 
+def best_order_surfaces(
+    set_name: str, count: int, cache: str | os.PathLike | None = None, time_limit: float = 120.0
+) -> tuple[np.ndarray, bool]:
+    """The best-order (all orders under LSA) surface of the first ``count`` instances of a set.
+
+    Uses the registered ``best-order`` solver; results are cached in the JSON file ``cache`` (it is
+    slow: about a second per instance at N=8, much more at N=10). Entries that hit the time limit
+    are stored with their surface and flagged, and reported as such.
+
+    Returns:
+        (surfaces (count,), True if every one is the proven best order).
+    """
+    from packzoo.envs.generators import instance_set
+    from packzoo.solvers import create_solver
+
+    data: dict[str, Any] = {}
+    if cache is not None and Path(cache).exists():
+        data = json.loads(Path(cache).read_text())
+    rows = data.setdefault(set_name, {})
+    solver = create_solver("best-order")
+    for k, inst in enumerate(instance_set(set_name, count)):
+        if str(k) in rows:
+            continue
+        sol = solver.solve(inst, seed=0, time_limit=time_limit)
+        rows[str(k)] = {"surface": int(sol.packing.surface_area), "optimal": bool(sol.info.get("order_optimal", False)),
+                        "seconds": round(sol.seconds, 2)}
+        if cache is not None:  # after every instance: at N=10 one can take minutes
+            atomic_write_text(cache, json.dumps(data, indent=1, sort_keys=True))
+    return (np.array([rows[str(k)]["surface"] for k in range(count)], dtype=np.int64),
+            all(rows[str(k)]["optimal"] for k in range(count)))
+
+
+def cached_best_order_count(sets: list[str], cache: str | os.PathLike) -> int:
+    """How many leading instances of every set in ``sets`` have a best-order result in ``cache``."""
+    if not Path(cache).exists():
+        return 0
+    data = json.loads(Path(cache).read_text())
+    counts = []
+    for name in sets:
+        rows = data.get(name, {})
+        k = 0
+        while str(k) in rows:
+            k += 1
+        counts.append(k)
+    return min(counts) if counts else 0
+
+
+def lsa_lws_baseline(instances: list) -> np.ndarray:
+    """Surfaces of the paper's heuristic (the ``lsa-lws`` solver), a baseline for :func:`evaluate_network`."""
+    from packzoo.solvers import create_solver
+
+    s = create_solver("lsa-lws")
+    return np.array([s.solve(i, seed=0).packing.surface_area for i in instances])
+
+
+def full_evaluation(model, n_items: int, *, instances: int = 100, best_order: bool | int = False,
+                    best_order_cache: str | os.PathLike | None = None, **kw: Any) -> dict[str, Any]:
+    """:func:`~packzoo.zoo.ptrnet.evaluate.evaluate_network` with the solvers' baselines: lsa-lws
+    and, when asked for, best-order (``True`` or a count of instances)."""
+    from packzoo.zoo.ptrnet.evaluate import evaluate_network
+
+    res = evaluate_network(model, n_items, instances=instances, baselines={"lsa-lws": lsa_lws_baseline},
+                           per_instance=bool(best_order), **kw)
+    if best_order:
+        for name, m in res.items():
+            cnt = m["instances"] if best_order is True else min(int(best_order), m["instances"])
+            bo, exact = best_order_surfaces(name, cnt, best_order_cache)
+            per = m.pop("_per_instance")
+            m["best-order"] = round(float(bo.mean()), 2)
+            m["best-order_instances"] = cnt
+            m["best-order_complete"] = exact
+            for k in [k for k in per if k.startswith("ptrnet")] + ["sort-volume", "best-sort", "random", "lsa-lws"]:
+                m[f"{k}/best-order"] = round(float(np.mean(per[k][:cnt]) / bo.mean()), 4)
+    for m in res.values():
+        m.pop("_per_instance", None)
+    return res
+
+
+def export_to_zoo(
+    run_dir: str | os.PathLike,
+    name: str,
+    *,
+    recipe: str,
+    instances: int = 100,
+    best_order: bool | int = True,
+    directory: str | os.PathLike | None = None,
+):
+    """Evaluate a run's model on the held-out sets and ship it to the zoo as ``name``.
+
+    The card holds the network config (``config``), the training config, the metrics, the data
+    description, the exact recipe, the training time, and the ``check`` that the tests repeat: the
+    greedy mean surface on the first 10 instances of uniform-nN.
+    """
+    from packzoo.zoo.ptrnet import CHECK_LIMITS
+    from packzoo.zoo.ptrnet.evaluate import evaluate_network
+    from packzoo.zoo.weights import save_weights
+
+    model, meta = load_run_model(run_dir)
+    tc = meta["train"]
+    n_items = int(tc["n_items"])
+    cache = Path(run_dir).parent / "best-order-cache.json"
+    metrics = full_evaluation(model, n_items, instances=instances, best_order=best_order, best_order_cache=cache)
+    key = f"uniform-n{n_items}.ptrnet-greedy"
+    check_value = evaluate_network(model, n_items, **CHECK_LIMITS)[f"uniform-n{n_items}"]["ptrnet-greedy"]
+    training = {"steps": meta["step"], "seconds": meta["seconds"], "cpu_seconds": meta.get("cpu_seconds"),
+                "hardware": f"2-core CPU shared with other jobs (wall seconds include waiting); torch.set_num_threads({tc.get('threads', 1)})"}
+    init = tc.get("init")
+    if init and (Path(init) / "model.json").exists():
+        # Fine-tuned from another run: its training time counts too.
+        prev = json.loads((Path(init) / "model.json").read_text())
+        training["init_run"] = {"folder": str(init), "steps": prev.get("step"), "seconds": prev.get("seconds"),
+                                "cpu_seconds": prev.get("cpu_seconds")}
+        training["seconds_total"] = round(float(meta["seconds"]) + float(prev.get("seconds") or 0.0), 1)
+    dataset = (
+        (f"expert iteration (--mode imitate, expert {tc.get('expert')}): cross-entropy toward the best of the "
+         "expert's order, the sort rules' and the policy's greedy order, "
+         + (f"starting from {init}, " if init else "")
+         if tc.get("mode") == "imitate" else "REINFORCE ")
+        + f"on fresh instances drawn with seeds (TRAIN_SEED_BASE + family, {n_items}, k); "
+        f"family={tc['family']} (mix: uniform and orders alternately); validation and "
+        "rollout-baseline sets on other seed ranges; metrics on the named held-out sets"
+    )
+    return save_weights(name, model.tensors(), {
+        "family": "ptrnet", "config": meta["model"], "train_config": tc, "metrics": metrics, "dataset": dataset,
+        "recipe": recipe, "training": training,
+        "check": {"limits": CHECK_LIMITS, "metrics": {key: check_value}, "rtol": 1e-9},
+    }, directory)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="packzoo train ptrnet", description="Train the pointer network with REINFORCE.")
+    p = argparse.ArgumentParser(prog="packzoo train ptrnet", description="Train the pointer network with REINFORCE "
+                                "(or expert iteration) and optionally ship it to the zoo.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     d = TrainConfig()
-    p.add_argument("--n-items", type=int, default=d.n_items)
-    p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--out", required=True, help="run folder (metrics.csv, checkpoint.pt, model.safetensors)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    add_common_args(p, steps=d.steps, lr=d.lr, threads=d.threads, time_budget=d.time_budget, seed=d.seed)
+    p.add_argument("--n-items", type=positive_int, default=d.n_items)
     p.add_argument("--mode", choices=MODES, default=d.mode, help="reinforce (the paper) or imitate (expert iteration)")
     p.add_argument("--expert", default=d.expert, help="--mode imitate: best-order, local-search or sampleK (e.g. sample64)")
     p.add_argument("--expert-temperature", type=float, default=d.expert_temperature, help="sampling temperature of the sampleK expert (below 1: improvements near the greedy order)")
     p.add_argument("--init", default=d.init, help="start from these weights: a zoo model name or a run folder")
     p.add_argument("--baseline", choices=BASELINES, default=d.baseline)
     p.add_argument("--family", choices=FAMILIES, default=d.family)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--hidden", type=int, default=d.hidden)
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    p.add_argument("--hidden", type=positive_int, default=d.hidden)
     p.add_argument("--no-dynamic", action="store_true", help="the paper's network: no packing features in the decoder")
     p.add_argument("--no-canonical", action="store_true", help="feed the items in their given order, not by volume")
     p.add_argument("--entropy", type=float, default=d.entropy, help="entropy bonus weight")
     p.add_argument("--normalize-adv", action="store_true", help="divide the advantages by their batch std")
     p.add_argument("--no-entropy-anneal", action="store_true", help="keep the entropy bonus constant (default: linear to 0)")
-    p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--lr-decay", type=float, default=d.lr_decay)
-    p.add_argument("--lr-decay-every", type=int, default=d.lr_decay_every)
+    p.add_argument("--lr-decay-every", type=positive_int, default=d.lr_decay_every)
     p.add_argument("--grad-clip", type=float, default=d.grad_clip)
     p.add_argument("--pool", type=int, default=d.pool, help="finite training pool (needed by --baseline memory)")
-    p.add_argument("--rollout-every", type=int, default=d.rollout_every)
-    p.add_argument("--samples", type=int, default=d.samples, help="samples per instance (--baseline multi)")
-    p.add_argument("--val-size", type=int, default=d.val_size)
-    p.add_argument("--log-every", type=int, default=d.log_every)
-    p.add_argument("--ckpt-every", type=int, default=d.ckpt_every)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--time-budget", type=float, default=d.time_budget, help="stop after this many training seconds (0: none)")
-    p.add_argument("--export", metavar="NAME", help="after training, evaluate and save the weights to the zoo as NAME")
-    p.add_argument("--eval-instances", type=int, default=100, help="held-out instances per set for --export")
+    p.add_argument("--rollout-every", type=positive_int, default=d.rollout_every)
+    p.add_argument("--samples", type=positive_int, default=d.samples, help="samples per instance (--baseline multi)")
+    p.add_argument("--val-size", type=positive_int, default=d.val_size)
+    p.add_argument("--log-every", type=positive_int, default=d.log_every)
+    p.add_argument("--ckpt-every", type=positive_int, default=d.ckpt_every)
+    p.add_argument("--eval-instances", type=positive_int, default=100, help="held-out instances per set for --ship")
     p.add_argument(
         "--eval-best-order", type=int, default=-1,
-        help="instances per set to compare with best-order at export (-1: all at N<=8, the cached ones above)",
+        help="instances per set to compare with best-order at --ship (-1: all at N<=8, the cached ones above)",
     )
-    p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """``packzoo train ptrnet --n-items 10 --steps ... --out runs/NAME [--baseline ...] [--resume]``."""
+    """``packzoo train ptrnet --n-items 10 --steps ... --out runs/NAME [--baseline ...] [--resume] [--ship NAME]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     cfg = TrainConfig(
         n_items=args.n_items, steps=args.steps, batch_size=args.batch_size, hidden=args.hidden, lr=args.lr,
@@ -606,34 +702,23 @@ def cli(argv: list[str] | None = None) -> int:
         val_size=args.val_size, log_every=args.log_every, ckpt_every=args.ckpt_every, seed=args.seed,
         threads=args.threads, time_budget=args.time_budget, mode=args.mode, expert=args.expert, expert_temperature=args.expert_temperature, init=args.init,
     )
-    trainer = Trainer(cfg, args.out, resume=args.resume, progress=not args.no_progress)
-    import signal
-
-    def _stop(signum, frame):  # SIGTERM: stop like Ctrl-C, so the checkpoint and model are saved
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, _stop)
-    try:
+    run = TrainRun(args.out, family="ptrnet", config=asdict(cfg), resume=args.resume, progress=not args.no_progress,
+                   recipe=recipe("ptrnet", argv), resumable_keys=("steps", "time_budget", "threads"))
+    with run:
+        trainer = Trainer(cfg, args.out, run=run, progress=not args.no_progress)
         res = trainer.run()
-    except KeyboardInterrupt:
-        print(f"interrupted at step {trainer.step}; resume with --resume", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    if run.interrupted:
+        return finish(run)
     print(json.dumps(res))
-    if args.export:
-        from packzoo.zoo.ptrnet import export_to_zoo
-
-        recipe = "packzoo train ptrnet " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.ship:
         bo = args.eval_best_order
         if bo < 0:
             # best-order takes seconds per instance at N=8 but minutes at N=10: above N=8 only the
             # results already cached (runs/best-order-cache.json, e.g. by the benchmark) are used.
-            from packzoo.zoo.ptrnet.evaluate import cached_best_order_count
-
             cache = Path(args.out).parent / "best-order-cache.json"
             sets = [f"{f}-n{cfg.n_items}" for f in ("uniform", "orders")]
             bo = args.eval_instances if cfg.n_items <= 8 else cached_best_order_count(sets, cache)
-        card = export_to_zoo(args.out, args.export, recipe=recipe, instances=args.eval_instances, best_order=min(bo, args.eval_instances))
-        print(json.dumps(card["metrics"], indent=1))
+        card = export_to_zoo(args.out, args.ship, recipe=run.recipe, instances=args.eval_instances,
+                             best_order=min(bo, args.eval_instances))
+        print(json.dumps(card.metrics, indent=1))
     return 0

@@ -25,22 +25,18 @@ from packzoo.envs import evaluate_orders, lower_bound, uniform, validate  # noqa
 from packzoo.envs.generators import TRAIN_SEED_BASE  # noqa: E402
 from packzoo.solvers import check_solver, create_solver  # noqa: E402
 from packzoo.solvers.sb3 import SHIPPED, SB3Solver  # noqa: E402
-from packzoo.solvers.sb3_train import (  # noqa: E402
+from packzoo.train.sb3 import (  # noqa: E402
     EnvFactory,
     TrainConfig,
     TrainingGenerator,
-    build_model,
     cli,
     config_to_command,
-    parse_config,
-    load_agent,
-    masked_action,
-    play,
-    make_play_env,
     make_vec_env,
+    parse_config,
     save_agent,
     validation_set,
 )
+from packzoo.zoo.sb3.agent import load_agent, make_play_env, masked_action, play  # noqa: E402
 from packzoo.zoo.weights import WeightsError  # noqa: E402
 
 torch.set_num_threads(1)
@@ -77,9 +73,9 @@ def test_short_maskable_ppo_run_beats_the_random_order_solver(n4_run):
     # The actual random solver (one draw per instance) is beaten too, and so is the untrained agent.
     rnd = create_solver("random")
     assert surfaces.mean() < np.mean([rnd.solve(i, seed=k).packing.surface_area for k, i in enumerate(test)])
-    cfg = TrainConfig.from_dict(json.loads((n4_run / "best.json").read_text())["config"])
-    untrained = build_model(cfg)
-    env = make_play_env(cfg)
+    cfg = TrainConfig.from_dict(json.loads((n4_run / "best.json").read_text())["train_config"])
+    untrained = cfg.build()
+    env = make_play_env(cfg.agent())
     assert surfaces.mean() < np.mean([play(untrained, i, env).surface_area for i in test])
 
 
@@ -183,12 +179,12 @@ def test_saved_agent_reloads_and_acts_identically(tmp_path, algo, env_id):
                       n_envs=2, net_arch=[16], seed=1)
     if algo != "maskable-ppo":
         assert cfg.env_kwargs()["invalid_action"] == "penalize"  # the plain algorithms cannot see masks
-    model = build_model(cfg, make_vec_env(cfg))
+    model = cfg.build(make_vec_env(cfg))
     model.learn(64)  # move the weights off their initial values
     save_agent(model, cfg, "agent", tmp_path, recipe="test")
     again, cfg2, card = load_agent("agent", tmp_path)
-    assert cfg2 == cfg and card["kind"] == "sb3-agent"
-    env = make_play_env(cfg)
+    assert cfg2 == cfg.agent() and card.family == "sb3" and card.train_config == cfg.to_dict()
+    env = make_play_env(cfg.agent())
     for k in range(3):
         inst = uniform(5 if k else 6, seed=(TRAIN_SEED_BASE + 99, k))
         obs, _ = env.reset(options={"instance": inst})
@@ -200,13 +196,13 @@ def test_saved_agent_reloads_and_acts_identically(tmp_path, algo, env_id):
     sol = SB3Solver(path=tmp_path / "agent.safetensors", env_id=env_id)
     inst = uniform(6, seed=5)
     got = sol.solve(inst, seed=1).packing
-    assert [q.to_list() for q in got.placements] == [q.to_list() for q in play(model, inst, make_play_env(cfg)).placements]
+    assert [q.to_list() for q in got.placements] == [q.to_list() for q in play(model, inst, make_play_env(cfg.agent())).placements]
 
 
 def test_maskable_ppo_masked_action_is_its_deterministic_predict(tmp_path):
     cfg = TrainConfig(env_id="packzoo/BinPack3DPlace-v0", n_items=4, max_ems=8, net_arch=[16], grow_prior=5.0)
-    model = build_model(cfg)
-    env = make_play_env(cfg)
+    model = cfg.build()
+    env = make_play_env(cfg.agent())
     obs, _ = env.reset(seed=2)
     done = False
     while not done:
@@ -218,14 +214,14 @@ def test_maskable_ppo_masked_action_is_its_deterministic_predict(tmp_path):
 
 def test_tampered_or_mismatched_weights_are_refused(tmp_path):
     cfg = TrainConfig(n_items=4, net_arch=[8])
-    save_agent(build_model(cfg), cfg, "a", tmp_path)
+    save_agent(cfg.build(), cfg, "a", tmp_path)
     data = bytearray((tmp_path / "a.safetensors").read_bytes())
     data[-3] ^= 0xFF
     (tmp_path / "a.safetensors").write_bytes(bytes(data))
     with pytest.raises(WeightsError, match="sha256"):
         load_agent("a", tmp_path)
     # A valid file whose card describes another architecture.
-    save_agent(build_model(cfg), cfg, "b", tmp_path)
+    save_agent(cfg.build(), cfg, "b", tmp_path)
     card = json.loads((tmp_path / "b.json").read_text())
     card["config"]["net_arch"] = [9]
     (tmp_path / "b.json").write_text(json.dumps(card))
@@ -244,7 +240,7 @@ def test_shipped_agents_load_hash_checked_and_conform(name, tmp_path):
 
     assert name in list_models("sb3-*")
     card = model_card(name)
-    assert card["weights"]["sha256"] and card["weights"]["recipe"].startswith("packzoo train sb3")
+    assert card.family == "sb3" and card.weights.sha256 and card.weights.recipe.startswith("packzoo train sb3")
     model = create_model(name, pretrained=True)
     assert model.__class__.__name__ == "MaskablePPO"
     solver = create_solver(name)
