@@ -16,10 +16,9 @@ import time
 import numpy as np
 
 from packzoo.envs import instance_set
-from packzoo.solvers import create_solver
+from packzoo.solvers import create_solver, list_solvers
 from packzoo.solvers.heuristics import lws_order
 
-HEURISTICS = ["random", "sort-volume", "sort-longest", "sort-surface", "lsa-lws", "extreme-points", "local-search", "best-order"]
 
 
 def speed(n_lws: int) -> None:
@@ -58,7 +57,7 @@ def speed(n_lws: int) -> None:
 def quality(set_name: str, count: int) -> None:
     insts = instance_set(set_name, count)
     means = {}
-    for name in HEURISTICS:
+    for name in list_solvers(kind="heuristic"):
         s = create_solver(name)
         means[name] = float(np.mean([s.solve(inst, seed=k).surface_area for k, inst in enumerate(insts)]))
     lws, best = means["lsa-lws"], means["best-order"]

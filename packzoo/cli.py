@@ -23,24 +23,80 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _list_solvers(argv: list[str]) -> int:
-    from packzoo.solvers import list_solvers, solver_card
+def _value(text: str):
+    """A command-line value: JSON when it parses (numbers, true/false, lists), else the string."""
+    import json
 
-    pattern = argv[0] if argv else "*"
-    for name in list_solvers(pattern):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _list_solvers(argv: list[str]) -> int:
+    import argparse
+
+    from packzoo.solvers import KINDS, list_solvers, solver_card
+
+    p = argparse.ArgumentParser(prog="packzoo solvers", description="List the registered solvers with their cards.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard on the names")
+    p.add_argument("--kind", choices=KINDS, default=None, help="only this kind")
+    args = p.parse_args(argv)
+    for name in list_solvers(args.pattern, kind=args.kind):
         card = solver_card(name)
-        print(f"{name:20s} {card.get('summary', '')}  [{card.get('source', '')}]")
+        print(f"{name:22s} {card['kind']:9s} {card['summary']}  [{card['source']}]")
     return 0
 
 
 def _list_models(argv: list[str]) -> int:
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(
+        prog="packzoo models", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="List the zoo's models by family; show a card, evaluate or check a model.")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard on the names")
+    p.add_argument("--family", default=None, help="only this family")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--card", metavar="NAME", help="print the model's card (registry + weights) as JSON")
+    g.add_argument("--evaluate", metavar="NAME", help="evaluate the pretrained model; print its metrics as JSON")
+    g.add_argument("--check", metavar="NAME", help="run the conformance check (check_model) on the model")
+    p.add_argument("--limit", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --evaluate: a limit such as instances=10 (repeatable)")
+    args = p.parse_args(argv)
     from packzoo.zoo import list_models, model_card
 
-    pattern = argv[0] if argv else "*"
-    for name in list_models(pattern):
+    if args.card:
+        print(json.dumps(model_card(args.card).to_dict(), indent=2, sort_keys=True))
+        return 0
+    if args.evaluate:
+        from packzoo.zoo import evaluate_model
+
+        limits = {}
+        for item in args.limit:
+            key, eq, val = item.partition("=")
+            if not eq or not key:
+                p.error(f"--limit must be KEY=VALUE, got {item!r}")
+            limits[key] = _value(val)
+        print(json.dumps(evaluate_model(args.evaluate, **limits), indent=2, sort_keys=True, default=str))
+        return 0
+    if args.check:
+        from packzoo.zoo.check import RULES, check_model
+
+        check_model(args.check)
+        print(f"{args.check}: passes every rule ({', '.join(RULES)})")
+        return 0
+    if args.limit:
+        p.error("--limit needs --evaluate NAME")
+    family = None
+    for name in list_models(args.pattern, family=args.family):
         card = model_card(name)
-        shipped = "weights shipped" if card.get("weights") else "no weights"
-        print(f"{name:28s} {card.get('summary', '')}  ({shipped})")
+        if card.family != family:
+            family = card.family
+            print(f"[{family}]")
+        shipped = f"weights {card.weights.bytes / 1024:.0f} KB" if card.weights else "no weights"
+        print(f"  {name:32s} {card.summary}  ({shipped})")
     return 0
 
 
@@ -54,21 +110,35 @@ def _usage() -> str:
     for name, (_, help_) in COMMANDS.items():
         lines.append(f"  {name:12s} {help_}")
     lines.append("")
-    lines.append("`packzoo COMMAND --help` shows a command's arguments.")
+    lines.append("`packzoo COMMAND --help` shows a command's arguments and their defaults; `packzoo --version`.")
+    lines.append("exit codes: 0 done, 2 bad input, 130 interrupted (rerun the same command to resume)")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``packzoo [COMMAND] [ARGS...]``; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(_usage())
+        return 0
+    if argv and argv[0] == "--version":
+        from packzoo import __version__
+
+        print(f"packzoo {__version__}")
         return 0
     name = argv.pop(0) if argv and not argv[0].startswith("-") else "run"
     if name not in COMMANDS:
         print(f"packzoo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    from packzoo.registry import UnknownNameError
+
     try:
         return int(_resolve(COMMANDS[name][0])(argv) or 0)
+    except SystemExit as e:  # argparse: --help (0) or bad arguments (2, message already printed)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except UnknownNameError as e:
+        print(f"packzoo {name}: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted: finished results are saved; run the same command again to resume", file=sys.stderr)
         return 130

@@ -4,6 +4,8 @@ Importing this package registers every solver; ``list_solvers()`` names them.
 """
 
 from packzoo.solvers.base import (
+    KINDS,
+    SOLVER_RULES,
     SOLVERS,
     BaseSolver,
     Solution,
@@ -26,6 +28,8 @@ from packzoo.solvers import ptrnet as _ptrnet  # noqa: E402,F401
 from packzoo.solvers import sb3 as _sb3  # noqa: E402,F401
 
 __all__ = [
+    "KINDS",
+    "SOLVER_RULES",
     "SOLVERS",
     "BaseSolver",
     "Solution",

@@ -132,9 +132,22 @@ def pack_in_order(instance: Instance, order: Sequence[int]) -> Packing:
 SOLVERS = Registry("solver")
 
 
-def register_solver(name: str, factory: Callable[..., Any] | None = None, **card: Any):
-    """Register a solver factory; the card should have ``summary`` and ``source``."""
-    return SOLVERS.register(name, factory, **card)
+KINDS = ("heuristic", "exact", "learned")
+
+
+def register_solver(name: str, factory: Callable[..., Any] | None = None, *, kind: str, summary: str,
+                    source: str, **card: Any):
+    """Register a solver factory with its card.
+
+    Args:
+        kind: "heuristic", "exact" (proves optima) or "learned" (plays a zoo model).
+        summary: one line saying what it does.
+        source: the paper or library it follows.
+        card: more facts (e.g. ``check_params``: parameters for the conformance check).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"solver {name!r}: kind must be one of {KINDS}, got {kind!r}")
+    return SOLVERS.register(name, factory, kind=kind, summary=summary, source=source, **card)
 
 
 def create_solver(name: str, **params: Any) -> Solver:
@@ -142,9 +155,11 @@ def create_solver(name: str, **params: Any) -> Solver:
     return SOLVERS.create(name, **params)
 
 
-def list_solvers(pattern: str = "*") -> list[str]:
-    """Registered solver names matching the wildcard ``pattern``."""
-    return SOLVERS.list(pattern)
+def list_solvers(pattern: str = "*", kind: str | None = None) -> list[str]:
+    """Registered solver names matching the wildcard ``pattern`` (and ``kind`` when given)."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return [n for n in SOLVERS.list(pattern) if kind is None or SOLVERS.card(n)["kind"] == kind]
 
 
 def solver_card(name: str) -> dict[str, Any]:
@@ -153,59 +168,74 @@ def solver_card(name: str) -> dict[str, Any]:
 
 
 class SolverCheckError(AssertionError):
-    """A solver broke the Solver contract; the message says how."""
+    """A solver broke the Solver contract; ``rule`` names the broken rule."""
+
+    def __init__(self, message: str, rule: str = "") -> None:
+        super().__init__(f"rule {rule!r}: {message}" if rule else message)
+        self.rule = rule
+
+
+#: The rules of :func:`check_solver`, in the order they run.
+SOLVER_RULES = ("protocol", "solution", "valid-packing", "bounds", "time-limit", "same-seed", "repr")
 
 
 def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: float = 3.0) -> None:
-    """Conformance check every registered solver passes.
+    """Conformance check every registered solver passes, as named rules (:data:`SOLVER_RULES`).
 
-    Valid packings on a cube-cut and a uniform instance (and surface >= the lower bound, and the
-    cube's optimum respected), same seed same packing, the time limit respected (within ``grace``
-    seconds), a well-formed Solution, and a repr that shows the parameters. One untimed warm-up
-    solve comes first: loading compiled kernels or weights once per process (seconds on a busy
-    machine) is not what a time limit is about.
+    - ``protocol``: it has ``solve(instance, *, seed, time_limit)``.
+    - ``solution``: a well-formed Solution with a known status and a packing.
+    - ``valid-packing``: the validator accepts it, for the instance it was given (a cube-cut and a
+      uniform instance).
+    - ``bounds``: surface >= the lower bound; a claimed bound <= its own surface; "optimal" on a
+      cube cut means the cube.
+    - ``time-limit``: ``seconds`` within ``time_limit + grace``.
+    - ``same-seed``: the same seed gives the same packing (unless stopped by its clock).
+    - ``repr``: the repr shows every constructor parameter.
+
+    One untimed warm-up solve comes first: loading compiled kernels or weights once per process
+    (seconds on a busy machine) is not what a time limit is about.
 
     Raises:
-        SolverCheckError: naming the broken rule.
+        SolverCheckError: naming the broken rule (``err.rule``).
     """
 
-    def fail(msg: str) -> None:
-        raise SolverCheckError(f"{solver!r}: {msg}")
+    def fail(rule: str, msg: str) -> None:
+        raise SolverCheckError(f"{solver!r}: {msg}", rule)
 
     if not isinstance(solver, Solver):
-        fail("has no solve(instance, *, seed, time_limit) method")
+        fail("protocol", "has no solve(instance, *, seed, time_limit) method")
     cube, _ = cube_cut(n, side=12, seed=7)
     unif = uniform(n, low=2, high=9, seed=11)
     solver.solve(uniform(3, low=2, high=5, seed=1), seed=0, time_limit=time_limit)  # warm-up
     for inst in (cube, unif):
         sol = solver.solve(inst, seed=3, time_limit=time_limit)
         if not isinstance(sol, Solution):
-            fail(f"solve returned {type(sol).__name__}, not Solution")
+            fail("solution", f"solve returned {type(sol).__name__}, not Solution")
         if sol.status not in STATUSES:
-            fail(f"bad status {sol.status!r}")
+            fail("solution", f"bad status {sol.status!r}")
         if sol.packing is None:
-            fail("returned no packing")
+            fail("solution", "returned no packing")
         errors = validate(sol.packing)
         if errors:
-            fail(f"invalid packing: {errors[:3]}")
+            fail("valid-packing", f"invalid packing: {errors[:3]}")
         if sol.packing.instance != inst:
-            fail("the packing is of another instance")
+            fail("valid-packing", "the packing is of another instance")
         if sol.packing.surface_area < lower_bound(inst) - 1e-6:
-            fail("surface below the lower bound: the bound or the packing is wrong")
+            fail("bounds", "surface below the lower bound: the bound or the packing is wrong")
         if sol.bound is not None and sol.bound > sol.packing.surface_area + 1e-6:
-            fail(f"claimed bound {sol.bound} exceeds its own packing's surface")
+            fail("bounds", f"claimed bound {sol.bound} exceeds its own packing's surface")
         if sol.status == "optimal" and inst is cube and sol.packing.surface_area != 6 * 12**2:
-            fail("claimed optimal on a cube-cut instance but did not find the cube")
+            fail("bounds", "claimed optimal on a cube-cut instance but did not find the cube")
         if sol.seconds > time_limit + grace:
-            fail(f"took {sol.seconds:.2f}s with time_limit={time_limit}")
+            fail("time-limit", f"took {sol.seconds:.2f}s with time_limit={time_limit}")
         again = solver.solve(inst, seed=3, time_limit=time_limit)
         if not isinstance(again, Solution) or again.packing is None:
-            fail("a second solve with the same seed returned no packing")
+            fail("same-seed", "a second solve with the same seed returned no packing")
         if [p.to_list() for p in again.packing.placements] != [p.to_list() for p in sol.packing.placements]:
             # A solver stopped by its clock may legitimately differ; only then is this allowed.
             if sol.info.get("stopped_by_time") is not True:
-                fail("the same seed gave a different packing")
+                fail("same-seed", "the same seed gave a different packing")
     params = solver.get_params() if hasattr(solver, "get_params") else {}
     for k in params:
         if f"{k}=" not in repr(solver):
-            fail(f"repr does not show parameter {k}")
+            fail("repr", f"repr does not show parameter {k}")

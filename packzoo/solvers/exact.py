@@ -481,6 +481,7 @@ def _remaining(deadline: float | None) -> float | None:
 register_solver(
     "exact",
     ExactSolver,
+    kind="exact",
     summary="CP-SAT model with symmetry breaking, redundant cumulatives and a heuristic hint; proves optima",
     source="packzoo (OR-Tools CP-SAT); problem of Hu et al. 2017",
 )

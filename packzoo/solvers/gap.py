@@ -32,8 +32,6 @@ import numpy as np
 from packzoo._io import atomic_write_text
 from packzoo.solvers.base import list_solvers
 
-# The heuristics measured by default (those registered when the command runs).
-DEFAULT_SOLVERS = ("random", "sort-volume", "sort-longest", "sort-surface", "lsa-lws", "extreme-points", "local-search", "best-order")
 REFERENCE = "best-order"
 
 
@@ -115,7 +113,7 @@ def run_gap(
     Args:
         set_name: named instance set (``uniform-n8`` ...).
         instances: how many of its instances.
-        solvers: heuristics to measure (default: :data:`DEFAULT_SOLVERS` that are registered).
+        solvers: heuristics to measure (default: every registered heuristic).
         time_limit: seconds per solve, for ``exact`` too.
         out: folder for the leaderboard files and ``gap.json`` (None: write nothing).
         seed: the run's seed.
@@ -128,7 +126,7 @@ def run_gap(
     from packzoo.solvers.leaderboard import run_leaderboard
 
     if solvers is None:
-        names = [s for s in DEFAULT_SOLVERS if s in list_solvers()]
+        names = list_solvers(kind="heuristic")
     elif isinstance(solvers, str):
         names = [s.strip() for s in solvers.split(",") if s.strip()]
     else:
@@ -176,10 +174,11 @@ def format_gap_table(table: dict[str, Any]) -> str:
 
 
 def build_parser(prog: str = "packzoo gap") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="The heuristics' gap to CP-SAT's proven optima.")
+    p = argparse.ArgumentParser(prog=prog, description="The heuristics' gap to CP-SAT's proven optima.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set (uniform-n8|10|12, orders-..., cube-...)")
     p.add_argument("--instances", type=int, default=100, help="how many instances of the set (the first ones)")
-    p.add_argument("--solvers", default=None, help=f"comma-separated heuristics (default: {','.join(DEFAULT_SOLVERS)})")
+    p.add_argument("--solvers", default=None, help="comma-separated heuristics; none given: every registered heuristic")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (exact included)")
     p.add_argument("--num-workers", type=int, default=2, help="CP-SAT workers of exact")
     p.add_argument("--out", default="results/gap", help="output folder")

@@ -320,6 +320,7 @@ class LocalSearch(OrderSolver):
 register_solver(
     "random",
     RandomOrder,
+    kind="heuristic",
     summary="random item order + LSA placement (placement='ep' for extreme points)",
     source="Hu et al. 2017 (Random)",
 )
@@ -327,30 +328,35 @@ for _key in rules.SORT_KEYS:
     register_solver(
         f"sort-{_key}",
         lambda _k=_key, **kw: SortOrder(key=_k, **kw),
+        kind="heuristic",
         summary=f"items by {_key}, descending + LSA placement",
         source="classical sort rule",
     )
 register_solver(
     "lsa-lws",
     LWSOrder,
+    kind="heuristic",
     summary="the paper's heuristic: least-waste-space order + least-surface-area placement",
     source="Hu et al. 2017, Appendix A",
 )
 register_solver(
     "best-order",
     BestOrder,
+    kind="heuristic",
     summary="the best of all item orders under LSA (pruned depth-first search)",
     source="Hu et al. 2017 (the 'optimal sequence' oracle)",
 )
 register_solver(
     "extreme-points",
     lambda key="volume", **kw: SortOrder(key=key, **{"placement": "ep", **kw}),
+    kind="heuristic",
     summary="items by volume, descending + extreme-point placement with a bounding-box growth merit",
     source="Crainic, Perboli and Tadei 2008",
 )
 register_solver(
     "local-search",
     LocalSearch,
+    kind="heuristic",
     summary="swap/insertion local search on the item order from the best of LWS and sort rules",
     source="packzoo (beyond the paper)",
 )

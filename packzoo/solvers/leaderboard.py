@@ -5,7 +5,7 @@ instance; an invalid packing (or a solver that raised, or returned none) is repo
 errors and never scored. Scores per solver: mean surface, mean ratio to the lower bound, mean gap to
 the best known value of each instance, wins, mean and max seconds, and the invalid count.
 
-Files (the contract of /tmp/schema.md, shared with the gap command and the report):
+Files (their schema, field by field: ``docs/leaderboard-schema.md``; the report reads them):
 
 - ``DIR/leaderboard.json``: settings, package versions, solver parameters and cards, the best known
   value of each instance, every result with its placements, and the summary per solver.
@@ -215,9 +215,9 @@ def _best_known(set_name: str, count: int, results: list[dict[str, Any]]) -> lis
     return out
 
 
-def summarise(results: list[dict[str, Any]], solvers: Sequence[str], count: int) -> list[dict[str, Any]]:
-    """One row per solver. Wins: instances where the solver's surface is the least of the run's
-    valid surfaces (ties count for each)."""
+def summarise(results: list[dict[str, Any]], solvers: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per solver (the leaderboard's table and the report's). Wins: instances where the
+    solver's surface is the least of the run's valid surfaces (ties count for each)."""
     best_run = {}
     for r in results:
         if r["valid"]:
@@ -367,7 +367,7 @@ def run_leaderboard(
         "solvers": solver_meta,
         "best_known": best,
         "results": results,
-        "summary": summarise(results, names, len(insts)),
+        "summary": summarise(results, names),
         "reused": reused,
     }
     if out_dir is not None:
@@ -401,7 +401,8 @@ def _parse_param(text: str) -> tuple[str, str, Any]:
 
 
 def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.")
+    p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50")
     p.add_argument("--instances", type=int, default=200, help="how many instances of the set (the first ones)")
     p.add_argument("--solvers", default="random,sort-volume,lsa-lws,best-order", help="comma-separated solver names (see `packzoo solvers`)")

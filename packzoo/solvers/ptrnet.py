@@ -134,6 +134,7 @@ for _name, (_defaults, _summary, _source) in _VARIANTS.items():
     register_solver(
         _name,
         lambda _d=_defaults, **kw: PtrNetSolver(**{**_d, **kw}),
+        kind="learned",
         summary=_summary,
         source=_source,
     )

@@ -95,9 +95,9 @@ class SB3Solver(BaseSolver):
         return state
 
 
-register_solver("sb3", SB3Solver, summary="a trained Stable-Baselines3 agent (path=...) played deterministically",
+register_solver("sb3", SB3Solver, kind="learned", summary="a trained Stable-Baselines3 agent (path=...) played deterministically",
                 source="Stable-Baselines3 / sb3-contrib",
                 check_params={"path": str(weights_path("sb3-maskppo-n10"))})
 for _name, _summary in SHIPPED.items():
-    register_solver(_name, lambda _n=_name, **kw: SB3Solver(weights=_n, **kw), summary=_summary,
+    register_solver(_name, lambda _n=_name, **kw: SB3Solver(weights=_n, **kw), kind="learned", summary=_summary,
                     source="packzoo zoo (packzoo/zoo/weights), trained with `packzoo train sb3`")

@@ -76,9 +76,12 @@ def nonneg_float(text: str) -> float:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
-    v = nonneg_float(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return v
 
 

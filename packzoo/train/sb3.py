@@ -583,7 +583,8 @@ def config_to_command(cfg: TrainConfig, out: str | os.PathLike) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="packzoo train sb3", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="packzoo train sb3", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     d = TrainConfig()
     p.add_argument("--algo", default=d.algo, help=f"one of {', '.join(ALGOS)} (default %(default)s)")
     p.add_argument("--policy", default=d.policy, choices=("scorer", "mlp"))

@@ -29,6 +29,7 @@ from packzoo._io import atomic_write_text
 from packzoo.envs.generators import cube_set_solutions, instance_set, known_optimum
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement
+from packzoo.solvers.leaderboard import summarise as leaderboard_summary
 from packzoo.viz.figures import compare_figure, packing_animation
 from packzoo.viz.metrics import (
     X_COLUMNS,
@@ -82,39 +83,12 @@ def _fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def _mean(xs: Sequence[float]) -> float | None:
-    return sum(xs) / len(xs) if xs else None
-
-
 def summarise(lb: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The leaderboard's ``summary`` rows, or rows computed from its results when it has none.
-
-    Computed rows follow the schema: n, mean_surface, mean_ratio_lb, mean_gap, max_gap, wins (the
-    instances where the solver's surface is the least of the run, ties counting for all), mean and
-    max seconds, invalid.
-    """
+    """The leaderboard's ``summary`` rows, or rows computed from its results by the leaderboard's
+    own :func:`packzoo.solvers.leaderboard.summarise` when it has none."""
     if lb.get("summary"):
         return [dict(r) for r in lb["summary"]]
-    surf = scores(lb, "surface")
-    best: dict[int, float] = {}
-    for vals in surf.values():
-        for k, v in vals:
-            best[k] = min(best.get(k, v), v)
-    rows = []
-    for s in solvers_of(lb):
-        mine = [r for r in lb["results"] if r["solver"] == s]
-        gaps = [v for _, v in scores(lb, "gap")[s]]
-        secs = [float(r["seconds"]) for r in mine if r.get("seconds") is not None]
-        rows.append({
-            "solver": s, "n": len(mine), "valid": sum(1 for r in mine if r.get("valid", True)),
-            "mean_surface": _mean([v for _, v in surf[s]]),
-            "mean_ratio_lb": _mean([v for _, v in scores(lb, "ratio_lb")[s]]),
-            "mean_gap": _mean(gaps), "max_gap": max(gaps) if gaps else None,
-            "wins": sum(1 for k, v in surf[s] if v <= best[k]),
-            "mean_seconds": _mean(secs), "max_seconds": max(secs) if secs else None,
-            "invalid": sum(1 for r in mine if not r.get("valid", True)),
-        })
-    return rows
+    return leaderboard_summary(list(lb["results"]), solvers_of(lb))
 
 
 def _instances(lb: Mapping[str, Any]) -> list[Instance]:
@@ -222,6 +196,7 @@ def report(
     training_logs: str | os.PathLike | Iterable[str | os.PathLike] | Mapping[str, str | os.PathLike] = (),
     title: str | None = None,
     max_packings: int = 3,
+    zoo: bool = True,
 ) -> Path:
     """Write the offline HTML report of ``leaderboard`` to ``path`` (atomically) and return the path.
 
@@ -232,6 +207,8 @@ def report(
             label -> path (see :func:`packzoo.viz.metrics.training_curves`).
         title: the page title (default: "packzoo leaderboard: <set>").
         max_packings: how many instances get a 3D view (0..8): those where the solvers differ most.
+        zoo: add the model zoo section: every registered model's card, by family, and each
+            family's own pictures (:mod:`packzoo.viz.zoo`).
 
     Raises:
         ValueError: a malformed leaderboard or log, or ``max_packings`` out of range.
@@ -331,6 +308,20 @@ def report(
         page.add("<h2>Training</h2>")
         page.figure(training_curves(logs))
 
+    if zoo:
+        from packzoo.viz.zoo import families, zoo_figures, zoo_rows
+
+        page.add("<h2>Model zoo</h2>")
+        page.add('<p class="note">Every registered model, from its card (<code>packzoo models --card NAME</code>); '
+                 "load one with <code>packzoo.zoo.create_model(name, pretrained=True)</code>.</p>")
+        for fam in families():
+            page.add(f"<h3>{e(fam)}</h3>")
+            page.add(_table(zoo_rows(fam), [("model", "model"), ("summary", "summary"), ("weights", "weights"),
+                                            ("metrics", "metrics"), ("recipe", "recipe")]))
+            for fig_title, fig in zoo_figures(fam):
+                page.add(f"<h4>{e(fig_title)}</h4>")
+                page.figure(fig)
+
     doc = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{e(title)}</title>\n<style>{_CSS}</style>\n"
@@ -364,14 +355,15 @@ def _discover_logs(folder: Path) -> list[Path]:
 
 def cli(argv: list[str] | None = None) -> int:
     """``packzoo report --out report.html [--results results/] [--log CSV ...]``."""
-    ap = argparse.ArgumentParser(prog="packzoo report", description="Write the offline HTML report of a leaderboard.")
-    ap.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
+    ap = argparse.ArgumentParser(prog="packzoo report", description="Write the offline HTML report of a leaderboard.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--out", default="report.html", help="the HTML file to write")
     ap.add_argument("--results", default="results",
-                    help="leaderboard.json or the folder holding it (default: results/)")
+                    help="leaderboard.json or the folder holding it")
     ap.add_argument("--log", action="append", default=None, metavar="CSV",
                     help="a training metrics CSV (repeatable); default: every CSV under the results and runs "
                          f"folders with a {' or '.join(X_COLUMNS)} column")
-    ap.add_argument("--runs", default="runs", help="training runs folder searched for metrics CSVs (default: runs/)")
+    ap.add_argument("--runs", default="runs", help="training runs folder searched for metrics CSVs")
     ap.add_argument("--title", default=None)
     ap.add_argument("--max-packings", type=int, default=3, help=f"instances shown in 3D (0..{MAX_PACKINGS})")
     args = ap.parse_args(argv)
@@ -391,8 +383,8 @@ def cli(argv: list[str] | None = None) -> int:
                     pass
         out = report(results, args.out, training_logs=logs, title=args.title, max_packings=args.max_packings)
     except (ValueError, OSError) as err:
-        print(f"packzoo report: {err}", file=sys.stderr)
-        return 1
+        print(f"packzoo report: error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -51,9 +51,25 @@ class _Stacker(BaseSolver):
         return Solution(Packing(instance, [Placement(i, 0, 0, 0, 0) for i in range(instance.n)]))
 
 
-def test_check_solver_catches_broken_solvers():
-    with pytest.raises(SolverCheckError, match="invalid packing"):
+def test_check_solver_catches_broken_solvers_and_names_the_rule():
+    with pytest.raises(SolverCheckError, match="invalid packing") as e:
         check_solver(_Stacker())
-    with pytest.raises(SolverCheckError, match="same seed"):
+    assert e.value.rule == "valid-packing"
+    with pytest.raises(SolverCheckError, match="same seed") as e:
         check_solver(_Stacker(valid=True, flaky=True))
+    assert e.value.rule == "same-seed"
+    with pytest.raises(SolverCheckError) as e:
+        check_solver(object())
+    assert e.value.rule == "protocol"
     check_solver(_Stacker(valid=True))
+
+
+def test_solvers_are_listed_by_kind():
+    from packzoo.solvers import KINDS
+
+    assert set(list_solvers(kind="heuristic")) >= {"random", "lsa-lws", "best-order", "local-search"}
+    assert list_solvers(kind="exact") == ["exact"]
+    assert "ptrnet-greedy" in list_solvers(kind="learned")
+    assert sorted(sum((list_solvers(kind=k) for k in KINDS), [])) == list_solvers()
+    with pytest.raises(ValueError, match="kind"):
+        list_solvers(kind="magic")

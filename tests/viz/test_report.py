@@ -166,7 +166,7 @@ def test_cli(small_lb, tmp_path, capsys):
     text = out.read_text(encoding="utf-8")
     assert len(figure_ids(text)) == 3 + 2 + 1  # charts, one instance and its comparison, one training figure
     assert re.search(r"sb3-a(/|\\u002f)metrics", text) and not re.search(r"ptrnet(/|\\u002f)metrics", text)
-    assert cli([*common, "--results", str(tmp_path / "none")]) == 1
+    assert cli([*common, "--results", str(tmp_path / "none")]) == 2
     assert "no leaderboard file" in capsys.readouterr().err
-    assert cli([*common, "--results", str(results), "--max-packings", "50"]) == 1
+    assert cli([*common, "--results", str(results), "--max-packings", "50"]) == 2
     assert "max_packings" in capsys.readouterr().err
