@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from packzoo._checks import positive_int
 from packzoo.envs.ems import EMSState
 from packzoo.envs.generators import draw, instance_set
 from packzoo.envs.instance import ORIENTATIONS, Instance
@@ -50,8 +51,7 @@ class _BinPackBase(gym.Env):
         render_mode: str | None = None,
         renderer: Callable[[Packing], Any] | None = None,
     ) -> None:
-        if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-            raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+        positive_int(n_items, "n_items")
         self._set_instances: list[Instance] | None = None
         if instance_set is not None:
             self._set_instances = _load_set(instance_set)
@@ -343,10 +343,8 @@ class BinPack3DPlaceEnv(_BinPackBase):
     """
 
     def __init__(self, *args: Any, max_ems: int | None = None, **kwargs: Any) -> None:
-        if max_ems is not None and (
-            isinstance(max_ems, bool) or not isinstance(max_ems, (int, np.integer)) or max_ems < 1
-        ):
-            raise ValueError(f"max_ems must be a positive integer, got {max_ems!r}")
+        if max_ems is not None:
+            positive_int(max_ems, "max_ems")
         self._max_ems_arg = max_ems
         super().__init__(*args, **kwargs)
 

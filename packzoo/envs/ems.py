@@ -177,7 +177,8 @@ def min_remaining_dim(dims, placed):
 def pack_order(dims, order, out):
     """Pack ``dims`` in ``order`` with LSA; write (item, orientation, x, y, z) rows to ``out``.
 
-    Returns the final surface area.
+    Returns the final surface area. :func:`packzoo.envs.ep.ep_pack_order` is the same loop for the
+    extreme-point rule (one loop per rule: no first-class function call in numba's hot loop).
     """
     n = order.shape[0]
     ems = initial_ems(dims)
@@ -205,6 +206,8 @@ def pack_order(dims, order, out):
     return s
 
 
+# The serial and parallel loops are the same loop twice: numba compiles prange only under
+# parallel=True, and the parallel build is slower for small batches (see evaluate_orders).
 @njit(cache=True)
 def _evaluate_serial(dims, orders, out):
     B = orders.shape[0]

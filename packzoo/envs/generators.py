@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from packzoo._checks import positive_int
 from packzoo.envs.instance import ORIENTATIONS, Instance
 from packzoo.envs.packing import Packing, Placement
 
@@ -57,8 +58,7 @@ class Stream:
 
 
 def _check_n(n: int, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    positive_int(n, name)
     return int(n)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from packzoo._checks import positive_int
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, lower_bound, validate
 from packzoo.solvers.base import BaseSolver, Solution, create_solver, list_solvers, register_solver
@@ -381,8 +382,7 @@ class ExactSolver(BaseSolver):
         redundant: bool = True,
         log: bool = False,
     ) -> None:
-        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 1:
-            raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
+        positive_int(num_workers, "num_workers")
         if time_limit is not None and (
             isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0
         ):

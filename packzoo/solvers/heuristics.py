@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from packzoo._checks import positive_int
 from packzoo.envs.ems import evaluate_orders
 from packzoo.envs.instance import Instance
-from packzoo.envs import rules
+from packzoo.envs import ep, rules
 from packzoo.envs.packing import Packing, Placement
 from packzoo.solvers import _kernels as K
 from packzoo.solvers.base import BaseSolver, Solution, pack_in_order, register_solver
@@ -49,7 +50,7 @@ def pack_order_ep(instance: Instance, order: Sequence[int]) -> Packing:
     """Pack ``order`` with the extreme-point rule; returns the Packing (referee it with validate)."""
     o = _check_order(instance, order)
     out = np.zeros((instance.n, 5), dtype=np.int64)
-    K.ep_pack_order(np.ascontiguousarray(instance.dims, dtype=np.int64), o, out)
+    ep.ep_pack_order(np.ascontiguousarray(instance.dims, dtype=np.int64), o, out)
     return Packing(instance, tuple(Placement(*(int(v) for v in row)) for row in out))
 
 
@@ -70,7 +71,7 @@ def evaluate(instance: Instance, orders: np.ndarray, placement: str = "lsa") -> 
     if _check_placement(placement) == "lsa":
         return evaluate_orders(dims, orders)
     out = np.zeros((orders.shape[0], orders.shape[1], 5), dtype=np.int64)
-    return K.ep_evaluate(dims, orders, out)
+    return ep.ep_evaluate(dims, orders, out)
 
 
 def sort_order(instance: Instance, key: str) -> list[int]:
@@ -192,8 +193,7 @@ class BestOrder(OrderSolver):
     placement = "lsa"
 
     def __init__(self, *, node_budget: int = 2000) -> None:
-        if isinstance(node_budget, bool) or not isinstance(node_budget, (int, np.integer)) or node_budget < 1:
-            raise ValueError(f"node_budget must be a positive integer, got {node_budget!r}")
+        positive_int(node_budget, "node_budget")
         self.node_budget = int(node_budget)
 
     def order_info(self, instance, rng, deadline):
@@ -269,8 +269,7 @@ class LocalSearch(OrderSolver):
 
     def __init__(self, *, iterations: int = 2000, batch: int = 32, placement: str = "lsa") -> None:
         for name, v in (("iterations", iterations), ("batch", batch)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            positive_int(v, name)
         self.iterations = int(iterations)
         self.batch = int(batch)
         self.placement = _check_placement(placement)

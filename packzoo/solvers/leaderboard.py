@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from packzoo._checks import positive_int
 from packzoo._io import atomic_write_text
 from packzoo.envs.generators import instance_set, known_optimum
 from packzoo.envs.packing import Packing, lower_bound, validate
@@ -297,8 +298,7 @@ def run_leaderboard(
         ValueError: unknown set or solver (with close names), bad counts or limits.
     """
     names = _parse_solvers(solvers)
-    if isinstance(instances, bool) or not isinstance(instances, (int, np.integer)) or instances < 1:
-        raise ValueError(f"instances must be a positive integer, got {instances!r}")
+    positive_int(instances, "instances")
     if time_limit is not None:
         if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")

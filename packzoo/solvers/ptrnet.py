@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from packzoo._checks import positive_int
 from packzoo.envs.instance import Instance
 from packzoo.solvers.base import BaseSolver, Solution, pack_in_order, register_solver
 
@@ -66,8 +67,7 @@ class PtrNetSolver(BaseSolver):
         if not isinstance(model, str) or not (model == "auto" or model.startswith("ptrnet-")):
             raise ValueError(f"model must be 'auto' or a ptrnet zoo name, got {model!r}")
         for name, v in (("samples", samples), ("width", width)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            positive_int(v, name)
         if not isinstance(temperature, (int, float)) or not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature!r}")
         self.model = model

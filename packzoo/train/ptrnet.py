@@ -83,7 +83,13 @@ FAMILIES = ("uniform", "orders", "mix")
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (the paper's settings are the defaults)."""
+    """Everything that defines a training run (the paper's settings are the defaults).
+
+    One flat record, as the command line is: the network's fields (hidden, clip, n_glimpses,
+    init_range, dynamic, canonical) sit beside the training ones, and :meth:`model_config` hands
+    them to :class:`~packzoo.zoo.ptrnet.model.PtrNetConfig`, the architecture config that the
+    weights card stores apart from this one.
+    """
 
     n_items: int = 10
     steps: int = 10000
@@ -120,6 +126,13 @@ class TrainConfig:
     expert_temperature: float = 1.0
     init: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def model_config(self):
+        """The architecture part, as the zoo's :class:`PtrNetConfig`."""
+        from packzoo.zoo.ptrnet.model import PtrNetConfig
+
+        return PtrNetConfig(hidden=self.hidden, clip=self.clip, n_glimpses=self.n_glimpses,
+                            init_range=self.init_range, dynamic=self.dynamic, canonical=self.canonical)
 
     def __post_init__(self) -> None:
         if self.baseline not in BASELINES:
@@ -179,7 +192,7 @@ class Trainer:
                  run: TrainRun | None = None):
         import torch
 
-        from packzoo.zoo.ptrnet.model import PointerNet, PtrNetConfig
+        from packzoo.zoo.ptrnet.model import PointerNet
 
         # The run folder, checkpoints and signals are the shared plumbing's; the time budget stays
         # the trainer's own (training seconds over every resumed session, validation excluded).
@@ -192,7 +205,7 @@ class Trainer:
         torch.set_num_threads(max(1, cfg.threads))
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
-        self.model = PointerNet(PtrNetConfig(hidden=cfg.hidden, clip=cfg.clip, n_glimpses=cfg.n_glimpses, init_range=cfg.init_range, dynamic=cfg.dynamic, canonical=cfg.canonical))
+        self.model = PointerNet(cfg.model_config())
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.StepLR(self.opt, step_size=cfg.lr_decay_every, gamma=cfg.lr_decay)
         self.step = 0

@@ -63,26 +63,25 @@ def positive_int(text: str) -> int:
     return v
 
 
-def nonneg_float(text: str) -> float:
-    """argparse type: a finite number >= 0."""
+def _number(text: str, *, strict: bool) -> float:
+    bound = "> 0" if strict else ">= 0"
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}") from None
+    if not np.isfinite(v) or v < 0 or (strict and v == 0):
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
     return v
+
+
+def nonneg_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, strict=False)
 
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return v
+    return _number(text, strict=True)
 
 
 def add_common_args(

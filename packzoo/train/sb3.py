@@ -64,6 +64,7 @@ import gymnasium as gym
 import numpy as np
 
 import packzoo  # noqa: F401  (registers the env ids)
+from packzoo._checks import positive_int as check_positive_int
 from packzoo._io import atomic_write_text
 from packzoo.envs import ENV_IDS
 from packzoo.envs.generators import TRAIN_SEED_BASE, draw
@@ -98,7 +99,10 @@ CSV_COLUMNS = (
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (and rebuilds its agent).
+    """Everything that defines a training run: one flat record, as the command line is.
+
+    Its first fields repeat :class:`~packzoo.zoo.sb3.agent.AgentConfig`'s (checked there once):
+    :meth:`agent` hands them over, and the weights card stores that architecture part apart.
 
     Attributes:
         algo: "maskable-ppo", "ppo", "a2c" or "dqn".
@@ -166,40 +170,24 @@ class TrainConfig:
     volume_prior: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.algo not in ALGOS:
-            raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
-        if self.env_id not in ENV_IDS:
-            raise ValueError(f"env_id must be one of {ENV_IDS}, got {self.env_id!r}")
+        # The agent's own fields are checked (and completed: max_items, max_ems, DQN's policy) once,
+        # by AgentConfig; the training fields here.
+        agent = self.agent()
+        for f in fields(AgentConfig):
+            setattr(self, f.name, getattr(agent, f.name))
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
-        if self.policy not in ("scorer", "mlp"):
-            raise ValueError(f"policy must be 'scorer' or 'mlp', got {self.policy!r}")
-        if self.algo == "dqn":
-            self.policy = "mlp"  # SB3's DQN builds its own Q-network head
         if self.vec not in ("dummy", "subproc"):
             raise ValueError(f"vec must be 'dummy' or 'subproc', got {self.vec!r}")
-        for name in ("n_items", "timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every",
+        for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every",
                      "eval_instances", "checkpoint_every", "torch_threads"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.max_items is None:
-            self.max_items = int(self.n_items)
-        if self.max_items < self.n_items:
-            raise ValueError(f"max_items must be >= n_items={self.n_items}, got {self.max_items}")
+            check_positive_int(getattr(self, name), name)
         if self.min_items is not None and not 1 <= self.min_items <= self.n_items:
             raise ValueError(f"min_items must be in 1..n_items={self.n_items}, got {self.min_items}")
-        if self.env_id == "packzoo/BinPack3DPlace-v0" and self.max_ems is None:
-            self.max_ems = 16
-        if self.max_ems is not None and self.max_ems < 1:
-            raise ValueError(f"max_ems must be a positive integer, got {self.max_ems!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be positive, got {self.max_minutes}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        self.net_arch = [int(h) for h in self.net_arch]
-        if not self.net_arch or min(self.net_arch) < 1:
-            raise ValueError(f"net_arch must be a non-empty list of positive sizes, got {self.net_arch!r}")
         if not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         if not self.learning_rate > 0:
@@ -225,7 +213,7 @@ class TrainConfig:
 
     def agent(self) -> AgentConfig:
         """The architecture part: what rebuilds the trained agent (goes into the weights card)."""
-        return AgentConfig(**{f.name: getattr(self, f.name) for f in fields(AgentConfig)})
+        return AgentConfig(**{f.name: getattr(self, f.name) for f in fields(AgentConfig)})  # checks them
 
     def hyper(self) -> dict[str, Any]:
         """The algorithm's hyperparameters, for :func:`~packzoo.zoo.sb3.agent.build_model`."""

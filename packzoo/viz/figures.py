@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from packzoo._checks import positive_int
 from packzoo.envs.packing import Packing, lower_bound
 
 __all__ = [
@@ -290,8 +291,7 @@ def compare_figure(packings: Mapping[str, Packing], *, cols: int | None = None, 
     n = len(items)
     if cols is None:
         cols = min(n, 3)
-    if isinstance(cols, bool) or not isinstance(cols, (int, np.integer)) or cols < 1:
-        raise ValueError(f"cols must be a positive integer, got {cols!r}")
+    positive_int(cols, "cols")
     cols = min(int(cols), n)
     rows = math.ceil(n / cols)
     lb = lower_bound(ref)

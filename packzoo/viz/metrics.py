@@ -18,6 +18,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from packzoo._checks import positive_int
+
 __all__ = [
     "X_COLUMNS",
     "gap_histogram",
@@ -175,8 +177,7 @@ def gap_histogram(leaderboard: Mapping[str, Any] | str | os.PathLike, *, metric:
     Raises:
         ValueError: a malformed leaderboard, bad ``nbins``, or nothing to plot.
     """
-    if isinstance(nbins, bool) or not isinstance(nbins, int) or nbins < 1:
-        raise ValueError(f"nbins must be a positive integer, got {nbins!r}")
+    positive_int(nbins, "nbins")
     lb = load_leaderboard(leaderboard)
     metric = _pick_metric(lb, metric)
     data = {s: v for s, v in scores(lb, metric).items() if v}

@@ -2,7 +2,7 @@
 including the lazy ones inside functions (they are arrows all the same).
 
 cli / mainjob -> train -> solvers -> zoo -> envs;  viz -> solvers, zoo, envs.
-``packzoo._io`` and ``packzoo.registry`` are foundations anyone may use; the package root
+``packzoo._io``, ``packzoo._checks`` and ``packzoo.registry`` are foundations anyone may use; the package root
 (``packzoo/__init__.py``) is where envs and viz meet (it registers the envs with viz's renderer).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import packzoo
 
 ROOT = Path(packzoo.__file__).parent
-FOUNDATION = {"_io", "registry"}
+FOUNDATION = {"_io", "_checks", "registry"}
 # room -> the rooms it may import (besides itself and the foundations)
 ALLOWED = {
     "envs": set(),

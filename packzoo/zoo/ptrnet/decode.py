@@ -59,6 +59,15 @@ def lower_bounds(dims: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.array([lower_bound(Instance(dims[i, : n[i]])) for i in range(len(n))], dtype=np.float64)
 
 
+def _encode(model: PointerNet, dims, n):
+    """Eval mode, the inputs as arrays, and the encoding: ``(dims, n, encoding)``."""
+    model.eval()
+    dims = np.asarray(dims)
+    n = np.asarray(n)
+    d, nn_ = _tensors(dims, n, next(model.parameters()).device)
+    return dims, n, model.encode(d, nn_)
+
+
 def _tensors(dims, n, device) -> tuple[torch.Tensor, torch.Tensor]:
     d = torch.as_tensor(np.asarray(dims), dtype=torch.int64, device=device)
     nn_ = torch.as_tensor(np.asarray(n), dtype=torch.int64, device=device)
@@ -180,9 +189,7 @@ def to_items(e: Encoded, picks: torch.Tensor) -> np.ndarray:
 @torch.no_grad()
 def greedy(model: PointerNet, dims, n) -> np.ndarray:
     """Greedy orders (B, Nmax) for padded dims and sizes n."""
-    model.eval()
-    d, nn_ = _tensors(dims, n, next(model.parameters()).device)
-    e = model.encode(d, nn_)
+    _, _, e = _encode(model, dims, n)
     picks, _ = run(model, e, greedy=True)
     return to_items(e, picks)
 
@@ -196,12 +203,8 @@ def sample_best(
         raise ValueError(f"k must be >= 1, got {k}")
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    model.eval()
-    dims = np.asarray(dims)
-    n = np.asarray(n)
-    d, nn_ = _tensors(dims, n, next(model.parameters()).device)
-    e = model.encode(d, nn_)
-    gen = torch.Generator(device=d.device).manual_seed(int(seed))
+    dims, n, e = _encode(model, dims, n)
+    gen = torch.Generator(device=e.enc.device).manual_seed(int(seed))
     ek = _expand(e, k)
     picks, _ = run(model, ek, greedy=False, temperature=temperature, generator=gen)
     orders = to_items(ek, picks).reshape(len(n), k, -1)
@@ -218,14 +221,10 @@ def sample_best(
 @torch.no_grad()
 def multistart_greedy(model: PointerNet, dims, n) -> tuple[np.ndarray, np.ndarray]:
     """Greedy decoding forced to start from each item in turn; the best per instance (POMO's inference)."""
-    model.eval()
-    dims = np.asarray(dims)
-    n = np.asarray(n)
-    d, nn_ = _tensors(dims, n, next(model.parameters()).device)
-    e = model.encode(d, nn_)
-    N = d.shape[1]
+    dims, n, e = _encode(model, dims, n)
+    N = dims.shape[1]
     ek = _expand(e, N)
-    first = torch.arange(N, device=d.device).repeat(len(n))
+    first = torch.arange(N, device=e.enc.device).repeat(len(n))
     first = torch.minimum(first, ek.n - 1)  # starts beyond a small instance's size repeat its last item
     picks, _ = run(model, ek, greedy=True, first=first)
     orders = to_items(ek, picks).reshape(len(n), N, -1)
@@ -242,15 +241,11 @@ def beam_search(model: PointerNet, dims, n, width: int = 3) -> tuple[np.ndarray,
     """
     if width < 1:
         raise ValueError(f"width must be >= 1, got {width}")
-    model.eval()
-    dims = np.asarray(dims)
-    n = np.asarray(n)
-    d, nn_ = _tensors(dims, n, next(model.parameters()).device)
-    e0 = model.encode(d, nn_)
+    dims, n, e0 = _encode(model, dims, n)
     B, N, _ = e0.enc.shape
     W = width
     e = _expand(e0, W)
-    dev = d.device
+    dev = e0.enc.device
     mask = ~e.valid
     state = e.state
     x = model.start_input(B * W)

@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 import packzoo.envs  # noqa: F401  (the env classes; ids are registered by `import packzoo`)
+from packzoo._checks import positive_int
 from packzoo.envs import ENV_IDS
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, lower_bound, validate
@@ -69,16 +70,15 @@ class AgentConfig:
             raise ValueError(f"policy must be 'scorer' or 'mlp', got {self.policy!r}")
         if self.algo == "dqn":
             self.policy = "mlp"  # SB3's DQN builds its own Q-network head
-        if isinstance(self.n_items, bool) or not isinstance(self.n_items, (int, np.integer)) or self.n_items < 1:
-            raise ValueError(f"n_items must be a positive integer, got {self.n_items!r}")
+        positive_int(self.n_items, "n_items")
         if self.max_items is None:
             self.max_items = int(self.n_items)
         if self.max_items < self.n_items:
             raise ValueError(f"max_items must be >= n_items={self.n_items}, got {self.max_items}")
         if self.env_id == "packzoo/BinPack3DPlace-v0" and self.max_ems is None:
             self.max_ems = 16
-        if self.max_ems is not None and self.max_ems < 1:
-            raise ValueError(f"max_ems must be a positive integer, got {self.max_ems!r}")
+        if self.max_ems is not None:
+            positive_int(self.max_ems, "max_ems")
         self.net_arch = [int(h) for h in self.net_arch]
         if not self.net_arch or min(self.net_arch) < 1:
             raise ValueError(f"net_arch must be a non-empty list of positive sizes, got {self.net_arch!r}")
