@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from packzoo.zoo import register_model
+from packzoo.zoo.sb3.agent import AgentConfig, build_model, load_agent, play, scorer_features
 from packzoo.zoo.weights import has_weights, load_card
 
 FAMILY = "sb3"
@@ -39,8 +40,6 @@ AGENTS: dict[str, tuple[str, dict[str, Any]]] = {
 def _make_factory(name: str):
     def factory(pretrained: bool = False, **overrides: Any) -> Any:
         """The SB3 model of ``name`` (MaskablePPO), with its shipped weights if ``pretrained``."""
-        from packzoo.zoo.sb3.agent import AgentConfig, build_model, load_agent
-
         if pretrained:
             if overrides:
                 raise ValueError(f"pretrained {name!r} cannot take overrides {sorted(overrides)}: "
@@ -56,7 +55,7 @@ def _make_evaluate(name: str):
     def evaluate(instances: int = 100, set: str = "uniform-n10") -> dict[str, Any]:
         """Mean surface and mean ratio to the lower bound of the agent on a named set."""
         from packzoo.envs.generators import instance_set
-        from packzoo.zoo.sb3.agent import evaluate_agent, load_agent
+        from packzoo.zoo.sb3.agent import evaluate_agent
 
         model, agent, _ = load_agent(name)
         m = evaluate_agent(model, agent, instance_set(set, instances))
@@ -70,3 +69,6 @@ for _name, (_summary, _cfg) in AGENTS.items():
                    source="packzoo `packzoo train sb3` (Stable-Baselines3 / sb3-contrib MaskablePPO)",
                    task=f"{_cfg['env_id']}: mean surface and ratio to the lower bound on uniform-n10",
                    env_id=_cfg["env_id"], solver=_name, framework="stable-baselines3")
+
+
+__all__ = ["AGENTS", "FAMILY", "AgentConfig", "build_model", "load_agent", "play", "scorer_features"]
