@@ -32,3 +32,23 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+class OutputPathError(ValueError):
+    """An output path that is a file where a folder is wanted, or that cannot be written."""
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Make sure ``path`` is (or can be made) a writable folder: called before any work starts, so
+    a bad ``--out`` fails at once with a clear message, not after the first hour of solving."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise OutputPathError(f"--out {str(p)!r} is a file, not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputPathError(f"--out {str(p)!r} is not writable: {e.strerror or e}") from None
+    return p

@@ -111,7 +111,8 @@ def _usage() -> str:
         lines.append(f"  {name:12s} {help_}")
     lines.append("")
     lines.append("`packzoo COMMAND --help` shows a command's arguments and their defaults; `packzoo --version`.")
-    lines.append("exit codes: 0 done, 2 bad input, 130 interrupted (rerun the same command to resume)")
+    lines.append("exit codes: 0 done, 1 a result was invalid (reported, never scored), 2 bad input,")
+    lines.append("            130 interrupted (nothing cut short is saved; rerun the same command to resume)")
     return "\n".join(lines)
 
 

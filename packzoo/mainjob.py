@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from packzoo.solvers import list_solvers
-from packzoo.solvers.leaderboard import PARTIAL, format_table, run_leaderboard
+from packzoo.solvers.leaderboard import PARTIAL, exit_code, format_table, run_leaderboard
 
 DEFAULT_SET = "uniform-n8"
 DEFAULT_INSTANCES = 20
@@ -56,5 +56,5 @@ def cli(argv: list[str]) -> int:
         from packzoo.viz import report
 
         logs = sorted(Path("runs").glob("*/metrics.csv")) if Path("runs").is_dir() else []
-        print(f"wrote {report(board, args.report, training_logs=logs)}")
-    return 0
+        print(f"wrote {report(board, args.report, training_logs=logs, zoo=True)}")
+    return exit_code(board)

@@ -25,6 +25,7 @@ from packzoo.envs.binpack import BinPack3DEnv, _BinPackBase
 from packzoo.envs.generators import cube_cut, uniform
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, lower_bound, validate
+from packzoo._checks import nonneg_int
 from packzoo.registry import Registry
 
 STATUSES = ("optimal", "feasible", "unknown")
@@ -81,6 +82,11 @@ class BaseSolver(abc.ABC):
             if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
 
+    def fingerprint(self) -> str:
+        """What else than the parameters fixes this solver's results: the sha256 of the weights a
+        learned solver plays ("" for the others). The leaderboard keys reused results by it."""
+        return ""
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
@@ -89,8 +95,11 @@ class BaseSolver(abc.ABC):
         """Pack ``instance``. ``seed`` fixes every random choice; ``time_limit`` is in seconds."""
         if not isinstance(instance, Instance):
             instance = Instance(instance)
-        if time_limit is not None and (not isinstance(time_limit, (int, float)) or not time_limit > 0):
+        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                       or not time_limit > 0 or time_limit != time_limit):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        if seed is not None:
+            nonneg_int(seed, "seed")
         t0 = time.perf_counter()
         deadline = None if time_limit is None else t0 + float(time_limit)
         rng = np.random.default_rng(seed)
@@ -136,23 +145,56 @@ KINDS = ("heuristic", "exact", "learned")
 
 
 def register_solver(name: str, factory: Callable[..., Any] | None = None, *, kind: str, summary: str,
-                    source: str, **card: Any):
+                    source: str, keeps_time_limit: bool, **card: Any):
     """Register a solver factory with its card.
 
     Args:
         kind: "heuristic", "exact" (proves optima) or "learned" (plays a zoo model).
         summary: one line saying what it does.
         source: the paper or library it follows.
+        keeps_time_limit: True for an anytime solver, which returns within ``time_limit`` plus
+            :data:`TIME_TOLERANCE` (its best so far when the clock strikes); False for a solver
+            that makes a fixed number of constructive passes and ignores the limit (the
+            leaderboard marks it). Either way the card says which.
         card: more facts (e.g. ``check_params``: parameters for the conformance check).
     """
     if kind not in KINDS:
         raise ValueError(f"solver {name!r}: kind must be one of {KINDS}, got {kind!r}")
-    return SOLVERS.register(name, factory, kind=kind, summary=summary, source=source, **card)
+    if not isinstance(keeps_time_limit, bool):
+        raise ValueError(f"solver {name!r}: keeps_time_limit must be True or False")
+    return SOLVERS.register(name, factory, kind=kind, summary=summary, source=source,
+                            keeps_time_limit=keeps_time_limit, **card)
+
+
+#: How far past its ``time_limit`` an anytime solver may return: the larger of this many seconds
+#: and a few LSA packings of the instance (the last step it takes, and the packing it hands back,
+#: are not cut in the middle). See :func:`time_tolerance`.
+TIME_TOLERANCE = 1.0
+
+
+def time_tolerance(pack_seconds: float) -> float:
+    """The stated tolerance of an anytime solver, given the time of one LSA packing of the instance."""
+    return max(TIME_TOLERANCE, 4.0 * pack_seconds)
 
 
 def create_solver(name: str, **params: Any) -> Solver:
-    """Build the registered solver ``name`` with keyword hyperparameters."""
-    return SOLVERS.create(name, **params)
+    """Build the registered solver ``name`` with keyword hyperparameters.
+
+    Raises:
+        UnknownNameError: an unknown name (a KeyError listing close names).
+        ValueError: a parameter the solver does not take (the message lists the ones it takes), or
+            a bad value.
+    """
+    factory = SOLVERS._entry(name).factory
+    try:
+        return factory(**params)
+    except TypeError as e:
+        if "unexpected keyword argument" not in str(e):
+            raise
+        known = sorted(factory().get_params())  # the defaults always build
+        unknown = sorted(set(params) - set(known))
+        raise ValueError(f"solver {name!r} takes no parameter {', '.join(map(repr, unknown)) or str(e)}; "
+                         f"its parameters: {', '.join(known) or 'none'}") from None
 
 
 def list_solvers(pattern: str = "*", kind: str | None = None) -> list[str]:

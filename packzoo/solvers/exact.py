@@ -183,7 +183,16 @@ def build_data(instance: Instance, hint_packing: Packing | None, *, symmetry: bo
     return ExactData(instance, shapes, lo, hi, half_lb, half_ub, symmetry, anchor, identical, hint)
 
 
-def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = True):
+class OutOfTime(Exception):
+    """The deadline passed while the model was being built (quadratic in the items)."""
+
+
+def _check_clock(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise OutOfTime
+
+
+def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = True, deadline: float | None = None):
     """The CP-SAT model of ``data``; returns (model, variables).
 
     Args:
@@ -217,6 +226,7 @@ def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = Tru
         pos.append(ps)
     rel: dict[tuple[int, int, int, int], Any] = {}
     for i in range(n):
+        _check_clock(deadline)  # n^2/2 pairs: at 1000 items building alone takes a minute
         for j in range(i + 1, n):
             lits = []
             for k in range(3):
@@ -273,8 +283,10 @@ def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = Tru
     if optimize:
         m.minimize(obj)
     var = _Vars(orient, pos, size, bins, [LW, LH, WH], rel)
+    _check_clock(deadline)
     if data.hint is not None:
         _add_hint(m, data, var)
+    _check_clock(deadline)
     return m, var
 
 
@@ -306,18 +318,53 @@ def solve_model(model, *, time_limit: float | None, num_workers: int, seed: int,
 
     With one worker CP-SAT is deterministic for a given seed (unless the clock stops it); with
     more it is not, which :class:`ExactSolver` repairs with a one-worker tie-break pass.
+
+    Ctrl-C raises KeyboardInterrupt here, promptly: CP-SAT's own SIGINT handler is off (it would
+    end the search as if the time limit had struck, and a cut-short solve would pass for a finished
+    one). The search runs in a worker thread; while it runs, SIGINT only raises a flag, and the
+    main thread stops the search, waits for it and raises KeyboardInterrupt. (Raising inside the
+    wait instead left the process aborting at exit: "terminate called without an active exception".)
     """
+    import signal
+    import threading
+
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.num_workers = num_workers
     p.random_seed = seed
+    p.catch_sigint_signal = False
     if time_limit is not None:
         p.max_time_in_seconds = max(0.01, time_limit)
     p.log_search_progress = log
-    status = solver.solve(model)
-    return solver, status
+    if threading.current_thread() is not threading.main_thread():
+        return solver, solver.solve(model)  # signals go to the main thread: nothing to catch here
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["status"] = solver.solve(model)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    interrupted: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:
+        thread = threading.Thread(target=work, name="cp-sat", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.05)
+            if interrupted:
+                solver.stop_search()
+                thread.join()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if interrupted:
+        raise KeyboardInterrupt
+    if "error" in box:
+        raise box["error"]
+    return solver, box["status"]
 
 
 def extract(solver, data: ExactData, var: _Vars) -> Packing:
@@ -331,14 +378,23 @@ def extract(solver, data: ExactData, var: _Vars) -> Packing:
     return Packing(inst, tuple(placements))
 
 
-def _heuristic_packing(instance: Instance, seed: int) -> tuple[Packing, str]:
-    """A valid packing from the first registered hint heuristic."""
-    for name in HINT_SOLVERS:
-        if name in list_solvers():
+def _heuristic_packing(instance: Instance, seed: int, deadline: float | None = None) -> tuple[Packing, str]:
+    """A valid packing from the first hint heuristic (lsa-lws, else sort-volume).
+
+    Under a deadline lsa-lws is used only when it fits: it costs about n/2 packings, measured on
+    the sort-volume packing made first.
+    """
+    t0 = time.perf_counter()
+    cheap = create_solver(HINT_SOLVERS[-1]).solve(instance, seed=seed)
+    pack_s = time.perf_counter() - t0
+    if deadline is None or time.perf_counter() + pack_s * (instance.n + 1) / 2 < deadline:
+        for name in HINT_SOLVERS[:-1]:
             sol = create_solver(name).solve(instance, seed=seed)
             if sol.packing is not None and not validate(sol.packing):
                 return sol.packing, name
-    raise RuntimeError(f"no hint heuristic among {HINT_SOLVERS} produced a valid packing")
+    if cheap.packing is None or validate(cheap.packing):
+        raise RuntimeError(f"no hint heuristic among {HINT_SOLVERS} produced a valid packing")
+    return cheap.packing, HINT_SOLVERS[-1]
 
 
 class ExactSolver(BaseSolver):
@@ -404,9 +460,15 @@ class ExactSolver(BaseSolver):
         if deadline is None and self.time_limit is not None:
             deadline = time.perf_counter() + float(self.time_limit)
         seed = int(rng.integers(0, 2**31 - 1))
-        fallback, hint_name = _heuristic_packing(instance, seed)
+        fallback, hint_name = _heuristic_packing(instance, seed, deadline)
         data = build_data(instance, fallback if self.hint else None, symmetry=self.symmetry)
-        model, var = build_model(data, redundant=self.redundant)
+        try:
+            model, var = build_model(data, redundant=self.redundant, deadline=deadline)
+        except OutOfTime:
+            # No time left to search: the hint heuristic's packing, honestly labelled.
+            info = {"cp_status": "NOT_STARTED", "hint_solver": hint_name, "hint_surface": int(fallback.surface_area),
+                    "stopped_by_time": True, "cpu_seconds": time.process_time() - cpu0}
+            return Solution(fallback, "feasible", float(lower_bound(instance)), info=info)
         t0 = time.perf_counter()
         solver, status = solve_model(
             model, time_limit=_remaining(deadline), num_workers=self.num_workers, seed=seed, log=self.log
@@ -460,7 +522,11 @@ class ExactSolver(BaseSolver):
 
         half = packing.surface_area // 2
         pinned = ExactData(**{**data.__dict__, "half_objective_lb": half, "half_objective_ub": half})
-        model, var = build_model(pinned, redundant=self.redundant, optimize=False)
+        try:
+            model, var = build_model(pinned, redundant=self.redundant, optimize=False, deadline=deadline)
+        except OutOfTime:
+            info["stopped_by_time"] = True
+            return packing
         t0 = time.perf_counter()
         solver, status = solve_model(model, time_limit=_remaining(deadline), num_workers=1, seed=seed, log=self.log)
         info["wall_tie_break"] = time.perf_counter() - t0
@@ -482,6 +548,7 @@ register_solver(
     "exact",
     ExactSolver,
     kind="exact",
+    keeps_time_limit=True,
     summary="CP-SAT model with symmetry breaking, redundant cumulatives and a heuristic hint; proves optima",
     source="packzoo (OR-Tools CP-SAT); problem of Hu et al. 2017",
 )

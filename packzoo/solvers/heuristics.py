@@ -91,13 +91,26 @@ def lws_order(instance: Instance, placement: str = "lsa") -> tuple[list[int], in
     return [int(i) for i in order], int(s)
 
 
-def _seed_orders(instance: Instance, placement: str) -> tuple[list[int], int, str]:
-    """The best of the LWS order and the three sort rules: (order, surface, which)."""
-    names = ["lws", *(f"sort-{k}" for k in rules.SORT_KEYS)]
-    cands = [lws_order(instance, placement)[0], *(sort_order(instance, k) for k in rules.SORT_KEYS)]
-    surf = evaluate(instance, np.array(cands), placement)
+def _seed_orders(instance: Instance, placement: str, deadline: float | None = None) -> tuple[list[int], int, str, float, bool]:
+    """The best of the LWS order and the three sort rules.
+
+    Returns (order, surface, which, seconds of one packing, whether LWS was skipped). LWS tries
+    every remaining item at every step, about n/2 packings' worth of work: under a deadline it
+    is skipped when that estimate does not fit, so an anytime solver keeps its time limit.
+    """
+    t0 = time.perf_counter()
+    names = [f"sort-{k}" for k in rules.SORT_KEYS]
+    cands = [sort_order(instance, k) for k in rules.SORT_KEYS]
+    surf = list(evaluate(instance, np.array(cands), placement))
+    pack_s = (time.perf_counter() - t0) / len(cands)
+    skipped = deadline is not None and time.perf_counter() + pack_s * (instance.n + 1) / 2 > deadline
+    if not skipped:
+        o, sf = lws_order(instance, placement)
+        names.insert(0, "lws")
+        cands.insert(0, o)
+        surf.insert(0, sf)
     b = int(np.argmin(surf))  # first minimum: deterministic
-    return cands[b], int(surf[b]), names[b]
+    return cands[b], int(surf[b]), names[b], pack_s, skipped
 
 
 class OrderSolver(BaseSolver):
@@ -199,7 +212,7 @@ class BestOrder(OrderSolver):
     def order_info(self, instance, rng, deadline):
         dims = np.ascontiguousarray(instance.dims, dtype=np.int64)
         n = instance.n
-        start, start_s, start_by = _seed_orders(instance, "lsa")
+        start, start_s, start_by, pack_s, skipped = _seed_orders(instance, "lsa", deadline)
         # dup_prev[i]: the previous item with identical dims (identical rows give identical
         # placements, so swapping them never changes a packing), -1 if none.
         dup_prev = np.full(n, -1, dtype=np.int64)
@@ -211,7 +224,7 @@ class BestOrder(OrderSolver):
             seen[key] = i
         maxima = np.sort(np.sort(dims, axis=1)[:, ::-1].max(axis=0).astype(np.float64))[::-1].copy()
         volume = float(np.prod(dims, axis=1).sum())
-        cap = 32 * n + 16
+        cap = min(32 * n + 16, 512)  # grown on demand (code 2): 32n rows per level would be O(n^2) memory
         ems_buf = np.zeros((n + 1, cap, 6), dtype=np.int64)
         ems_buf[0, :1] = K.initial_ems(dims)
         n_ems = np.zeros(n + 1, dtype=np.int64)
@@ -227,10 +240,18 @@ class BestOrder(OrderSolver):
         state = np.array([0, start_s, 0, 0], dtype=np.int64)
         best = np.array(start, dtype=np.int64)
         done = False
+        # A node expansion places every remaining item once: about one packing's worth of work. Under
+        # a deadline, each call gets only the nodes that fit in the time left.
+        budget = self.node_budget
         while True:
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                budget = max(1, min(self.node_budget, int(left / max(pack_s, 1e-6))))
             code = K.best_order_search(
                 dims, dup_prev, maxima, volume, ems_buf, n_ems, bins, cand, cand_s, cand_eo, n_cand,
-                ptr, path, placed, state, best, self.node_budget,
+                ptr, path, placed, state, best, budget,
             )
             if code == 1:
                 done = True
@@ -244,7 +265,7 @@ class BestOrder(OrderSolver):
                 break
         info = {
             "order_optimal": done,
-            "stopped_by_time": not done,
+            "stopped_by_time": not done or skipped,
             "nodes": int(state[2]),
             "lsa_surface": int(state[1]),
             "start_surface": start_s,
@@ -276,7 +297,7 @@ class LocalSearch(OrderSolver):
 
     def order_info(self, instance, rng, deadline):
         n = instance.n
-        start, start_s, start_by = _seed_orders(instance, self.placement)
+        start, start_s, start_by, pack_s, skipped = _seed_orders(instance, self.placement, deadline)
         cur = np.array(start, dtype=np.int64)
         cur_s = start_s
         best, best_s = cur.copy(), cur_s
@@ -284,10 +305,14 @@ class LocalSearch(OrderSolver):
         stopped = False
         if n >= 2:
             while evaluated < self.iterations:
-                if deadline is not None and time.perf_counter() > deadline:
-                    stopped = True
-                    break
                 b = min(self.batch, self.iterations - evaluated)
+                if deadline is not None:
+                    # A batch costs b packings: evaluate only as many neighbours as fit in the time left.
+                    fit = int((deadline - time.perf_counter()) / max(pack_s, 1e-6))
+                    if fit < 1:
+                        stopped = True
+                        break
+                    b = min(b, fit)
                 cands = np.repeat(cur[None, :], b, axis=0)
                 kinds = rng.integers(0, 2, size=b)
                 ii = rng.integers(0, n, size=b)
@@ -311,7 +336,7 @@ class LocalSearch(OrderSolver):
             "start_surface": start_s,
             "start": start_by,
             "search_surface": best_s,
-            "stopped_by_time": stopped,
+            "stopped_by_time": stopped or skipped,
         }
         return [int(i) for i in best], info
 
@@ -320,6 +345,7 @@ register_solver(
     "random",
     RandomOrder,
     kind="heuristic",
+    keeps_time_limit=False,
     summary="random item order + LSA placement (placement='ep' for extreme points)",
     source="Hu et al. 2017 (Random)",
 )
@@ -328,6 +354,7 @@ for _key in rules.SORT_KEYS:
         f"sort-{_key}",
         lambda _k=_key, **kw: SortOrder(key=_k, **kw),
         kind="heuristic",
+        keeps_time_limit=False,
         summary=f"items by {_key}, descending + LSA placement",
         source="classical sort rule",
     )
@@ -335,6 +362,7 @@ register_solver(
     "lsa-lws",
     LWSOrder,
     kind="heuristic",
+    keeps_time_limit=False,
     summary="the paper's heuristic: least-waste-space order + least-surface-area placement",
     source="Hu et al. 2017, Appendix A",
 )
@@ -342,6 +370,7 @@ register_solver(
     "best-order",
     BestOrder,
     kind="heuristic",
+    keeps_time_limit=True,
     summary="the best of all item orders under LSA (pruned depth-first search)",
     source="Hu et al. 2017 (the 'optimal sequence' oracle)",
 )
@@ -349,6 +378,7 @@ register_solver(
     "extreme-points",
     lambda key="volume", **kw: SortOrder(key=key, **{"placement": "ep", **kw}),
     kind="heuristic",
+    keeps_time_limit=False,
     summary="items by volume, descending + extreme-point placement with a bounding-box growth merit",
     source="Crainic, Perboli and Tadei 2008",
 )
@@ -356,6 +386,7 @@ register_solver(
     "local-search",
     LocalSearch,
     kind="heuristic",
+    keeps_time_limit=True,
     summary="swap/insertion local search on the item order from the best of LWS and sort rules",
     source="packzoo (beyond the paper)",
 )

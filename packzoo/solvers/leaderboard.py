@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import math
@@ -37,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from packzoo._checks import positive_int
-from packzoo._io import atomic_write_text
+from packzoo._io import atomic_write_text, check_output_dir
 from packzoo.envs.generators import instance_set, known_optimum
-from packzoo.envs.packing import Packing, lower_bound, validate
+from packzoo.envs.instance import Instance
+from packzoo.envs.packing import Packing, Placement, lower_bound, validate
 from packzoo.solvers.base import SOLVERS, create_solver, solver_card
 
 PARTIAL = "leaderboard.partial.jsonl"
@@ -98,27 +100,79 @@ def _parse_solvers(solvers: str | Sequence[str]) -> list[str]:
     return names
 
 
-def _key(set_name: str, seed: int, time_limit: float | None, solver: str, params: dict, instance: int) -> str:
-    return json.dumps([set_name, seed, time_limit, solver, params, instance], sort_keys=True)
+def _key(set_name: str, seed: int, time_limit: float | None, solver: str, identity: dict, instance: int) -> str:
+    """What a reused result must match: the code's version, the set, seed and limit, the solver's
+    name, parameters and weights (``identity``), and the instance."""
+    from packzoo import __version__
+
+    return json.dumps([__version__, set_name, seed, time_limit, solver, identity, instance], sort_keys=True)
 
 
-def _load_partial(path: Path) -> dict[str, dict[str, Any]]:
-    """Finished results of earlier runs. A torn last line (the run was killed mid-write) is skipped."""
+def _line_digest(key: str, result: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps([key, result], sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _load_partial(path: Path) -> tuple[dict[str, dict[str, Any]], list[int]]:
+    """Finished results of earlier runs, and the numbers of the lines that could not be trusted.
+
+    A line is trusted when it parses, has its fields, and its digest matches its key and result:
+    a torn line (a run killed mid-write) or an edited one is reported and its result recomputed.
+    """
     done: dict[str, dict[str, Any]] = {}
+    bad: list[int] = []
     if not path.exists():
-        return done
-    with open(path, encoding="utf-8") as f:
-        for line in f:
+        return done, bad
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
             try:
                 rec = json.loads(line)
-                done[rec["key"]] = rec["result"]
-            except (json.JSONDecodeError, KeyError, TypeError):
+                key, result = rec["key"], rec["result"]
+                if not isinstance(key, str) or not isinstance(result, dict) or rec["sha256"] != _line_digest(key, result):
+                    raise ValueError("digest")
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                bad.append(no)
                 continue
-    return done
+            done[key] = result
+    return done, bad
+
+
+_RESULT_FIELDS = ("solver", "instance", "seed", "status", "valid", "errors", "surface", "lower_bound", "ratio_lb",
+                  "bound", "seconds", "placements")
+
+
+def recheck(rec: dict[str, Any], inst: Instance, name: str, k: int, seed: int) -> str | None:
+    """Referee a reused result again, as if fresh; returns why it cannot be trusted, or None.
+
+    Its placements are rebuilt into a Packing and validated; its surface, lower bound and ratio
+    are recomputed and must equal the recorded ones.
+    """
+    missing = [f for f in _RESULT_FIELDS if f not in rec]
+    if missing:
+        return f"missing fields {missing}"
+    if rec["solver"] != name or rec["instance"] != k or rec["seed"] != instance_seed(seed, k):
+        return "another solver, instance or seed"
+    if not rec["valid"]:
+        return None if rec["surface"] is None and rec["errors"] else "an invalid result without errors"
+    try:
+        packing = Packing(inst, tuple(Placement(*map(int, p)) for p in rec["placements"]))
+    except (TypeError, ValueError) as e:
+        return f"malformed placements ({e})"
+    errors = validate(packing)
+    if errors:
+        return f"its packing is invalid: {errors[:2]}"
+    lb = lower_bound(inst)
+    if rec["surface"] != packing.surface_area or rec["lower_bound"] != lb or rec["ratio_lb"] != packing.surface_area / lb:
+        return "its surface, bound or ratio do not match its packing"
+    if rec["status"] not in ("optimal", "feasible"):
+        return f"status {rec['status']!r} for a valid packing"
+    return None
 
 
 def _append_line(path: Path, rec: dict[str, Any]) -> None:
     """Append one JSON line with a single write on an O_APPEND file, then fsync."""
+    rec = {**rec, "sha256": _line_digest(rec["key"], rec["result"])}
     data = (json.dumps(rec, separators=(",", ":")) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -254,15 +308,23 @@ def format_table(summary: list[dict[str, Any]]) -> str:
     head = f"{'solver':18s} {'mean surface':>13s} {'ratio LB':>9s} {'gap best':>9s} {'wins':>5s} {'mean s':>9s} {'max s':>9s} {'invalid':>7s}"
     lines = [head, "-" * len(head)]
 
-    def f(v, fmt):
-        return "-" if v is None else format(v, fmt)
+    def cell(v, fmt, width, suffix=""):
+        # A missing figure keeps the column's width, so a solver with no valid result still aligns.
+        return ("-" if v is None else format(v, fmt) + suffix).rjust(width)
 
+    unbounded = []
     for r in sorted(summary, key=lambda r: (r["mean_gap"] is None, r["mean_gap"] or 0.0)):
+        name = r["solver"]
+        if not r.get("keeps_time_limit", True):
+            unbounded.append(name)
+            name += "*"
         lines.append(
-            f"{r['solver']:18s} {f(r['mean_surface'], '13.1f')} {f(r['mean_ratio_lb'], '9.4f')} "
-            f"{f(None if r['mean_gap'] is None else 100 * r['mean_gap'], '8.2f')}% {r['wins']:5d} "
-            f"{f(r['mean_seconds'], '9.4f')} {f(r['max_seconds'], '9.3f')} {r['invalid']:7d}"
+            f"{name:18s} {cell(r['mean_surface'], '.1f', 13)} {cell(r['mean_ratio_lb'], '.4f', 9)} "
+            f"{cell(None if r['mean_gap'] is None else 100 * r['mean_gap'], '.2f', 9, '%')} {r['wins']:5d} "
+            f"{cell(r['mean_seconds'], '.4f', 9)} {cell(r['max_seconds'], '.3f', 9)} {r['invalid']:7d}"
         )
+    if unbounded:
+        lines.append("* no time limit: a fixed number of constructive passes (its card says keeps_time_limit=False)")
     return "\n".join(lines)
 
 
@@ -315,13 +377,18 @@ def run_leaderboard(
     solver_meta = {}
     for n, s in built.items():
         p = _jsonable(s.get_params()) if hasattr(s, "get_params") else _jsonable(params.get(n, {}))
-        solver_meta[n] = {"params": p, "card": _jsonable(solver_card(n))}
+        # The weights a learned solver plays: swapping them must not reuse old results.
+        fp = s.fingerprint() if hasattr(s, "fingerprint") else ""
+        solver_meta[n] = {"params": p, "fingerprint": fp, "card": _jsonable(solver_card(n))}
 
     out_dir = None if out is None else Path(out)
     partial = None if out_dir is None else out_dir / PARTIAL
-    done = _load_partial(partial) if (partial is not None and resume) else {}
+    if out_dir is not None:
+        check_output_dir(out_dir)  # before any work: a file or an unwritable place is bad input
+    done, bad_lines = _load_partial(partial) if (partial is not None and resume) else ({}, [])
     if partial is not None and not resume and partial.exists():
         partial.unlink()
+    distrusted: list[str] = []
 
     tasks = [(k, n) for k in range(len(insts)) for n in names]
     results: list[dict[str, Any]] = []
@@ -334,11 +401,17 @@ def run_leaderboard(
     warmed = False
     try:
         for k, n in tasks:
-            key = _key(set_name, seed, time_limit, n, solver_meta[n]["params"], k)
+            key = _key(set_name, seed, time_limit, n, {"params": solver_meta[n]["params"],
+                                                       "fingerprint": solver_meta[n]["fingerprint"]}, k)
             rec = done.get(key)
             if rec is not None:
-                reused += 1
-            else:
+                why = recheck(rec, insts[k], n, k, seed)
+                if why is None:
+                    reused += 1
+                else:
+                    distrusted.append(f"{n} on instance {k}: {why}")
+                    rec = None
+            if rec is None:
                 if not warmed:
                     warm_up()
                     warmed = True
@@ -367,9 +440,17 @@ def run_leaderboard(
         "solvers": solver_meta,
         "best_known": best,
         "results": results,
-        "summary": summarise(results, names),
+        "summary": [{**row, "keeps_time_limit": bool(solver_meta[row["solver"]]["card"]["keeps_time_limit"])}
+                    for row in summarise(results, names)],
         "reused": reused,
+        "recomputed": {"malformed_lines": bad_lines, "failed_recheck": distrusted},
     }
+    if bad_lines or distrusted:
+        print(f"{partial}: {len(bad_lines)} malformed or altered line(s)"
+              + (f" (lines {', '.join(map(str, bad_lines[:10]))}{' ...' if len(bad_lines) > 10 else ''})" if bad_lines else "")
+              + f" and {len(distrusted)} result(s) that failed the re-check"
+              + (f" ({distrusted[0]}{' ...' if len(distrusted) > 1 else ''})" if distrusted else "")
+              + ": recomputed", file=sys.stderr)
     if out_dir is not None:
         atomic_write_text(out_dir / "leaderboard.json", json.dumps(board, indent=1))
         atomic_write_text(out_dir / "leaderboard.csv", to_csv(results))
@@ -430,4 +511,13 @@ def cli(argv: list[str]) -> int:
           f" ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
     print(format_table(board["summary"]))
     print(f"wrote {Path(args.out) / 'leaderboard.json'} and {Path(args.out) / 'leaderboard.csv'}")
+    return exit_code(board)
+
+
+def exit_code(board: dict[str, Any]) -> int:
+    """1 when any result was invalid (reported, never scored), else 0: scripts can tell."""
+    invalid = sum(r["invalid"] for r in board["summary"])
+    if invalid:
+        print(f"{invalid} invalid result(s): see the 'invalid' column and leaderboard.json", file=sys.stderr)
+        return 1
     return 0

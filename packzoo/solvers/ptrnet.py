@@ -77,6 +77,19 @@ class PtrNetSolver(BaseSolver):
         self.temperature = float(temperature)
         self.device = device
 
+    def fingerprint(self) -> str:
+        """The sha256 of the weights it may play (all shipped sizes for ``model="auto"``)."""
+        from packzoo.zoo.weights import load_card
+
+        names = [f"ptrnet-binpack-n{k}" for k in _TRAINED_N] if self.model == "auto" else [self.model]
+        return ",".join(load_card(n).sha256 for n in names)
+
+    def solve(self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None) -> Solution:
+        # Loading the network (torch, weights, sha256) is setup, not solving: before the clock starts.
+        if isinstance(instance, Instance):
+            _load(auto_model_name(instance.n) if self.model == "auto" else self.model, self.device)
+        return super().solve(instance, seed=seed, time_limit=time_limit)
+
     def _solve(self, instance: Instance, rng: np.random.Generator, deadline: float | None) -> Solution:
         from packzoo.zoo.ptrnet import decode as D
 
@@ -92,19 +105,29 @@ class PtrNetSolver(BaseSolver):
         elif self.decode == "multistart":
             order = D.multistart_greedy(net, dims, n)[0][0]
         else:
-            # Chunks of samples, so a time limit can stop it with the best order found so far.
+            # Anytime: the greedy order first (completed by volume if the clock strikes mid-way),
+            # then chunks of samples while they fit in the time left, timed on the greedy decode.
+            t0 = time.perf_counter()
+            best_o = D.greedy(net, dims, n, deadline=deadline)[0]
+            t_one = time.perf_counter() - t0
+            best_s = int(D.surfaces(dims, n, best_o[None])[0])
+            stopped = deadline is not None and time.perf_counter() > deadline
             seed = int(rng.integers(0, 2**31 - 1))
-            chunk = 32
-            best_o, best_s, drawn = None, None, 0
-            while drawn < self.samples:
-                k = min(chunk, self.samples - drawn)
-                o, s = D.sample_best(net, dims, n, k, temperature=self.temperature, seed=seed + drawn, include_greedy=drawn == 0)
-                if best_s is None or s[0] < best_s:
+            drawn = 0
+            while drawn < self.samples and not stopped:
+                k = min(32, self.samples - drawn)
+                if deadline is not None:
+                    fit = int((deadline - time.perf_counter()) / max(t_one, 1e-6))
+                    if fit < k:  # the clock decides how many samples: the last chunk
+                        stopped = True
+                        k = fit
+                    if k < 1:
+                        break
+                o, s = D.sample_best(net, dims, n, k, temperature=self.temperature, seed=seed + drawn,
+                                     include_greedy=False, deadline=deadline)
+                if s[0] < best_s:
                     best_o, best_s = o[0], int(s[0])
                 drawn += k
-                if deadline is not None and time.perf_counter() > deadline and drawn < self.samples:
-                    stopped = True
-                    break
             order = best_o
             info["samples"] = drawn
         info["stopped_by_time"] = stopped
@@ -135,6 +158,7 @@ for _name, (_defaults, _summary, _source) in _VARIANTS.items():
         _name,
         lambda _d=_defaults, **kw: PtrNetSolver(**{**_d, **kw}),
         kind="learned",
+        keeps_time_limit=_defaults["decode"] == "sample",  # the others decode once, in one pass
         summary=_summary,
         source=_source,
     )

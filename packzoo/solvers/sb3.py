@@ -59,6 +59,16 @@ class SB3Solver(BaseSolver):
         name, directory = split_path(self.path)
         return name, directory
 
+    def fingerprint(self) -> str:
+        """The sha256 of the agent's weights file: new weights never reuse old results."""
+        from packzoo.zoo.weights import sha256_file
+
+        name, directory = self._location()
+        try:
+            return sha256_file(weights_path(name, directory))
+        except FileNotFoundError:
+            raise ValueError(f"no SB3 agent at {self.path or self.weights!r}") from None
+
     def load(self) -> tuple[Any, Any, Any]:
         """``(model, config, play_env)`` of the agent, loaded and hash-checked on first use."""
         if self._agent is None:
@@ -95,9 +105,9 @@ class SB3Solver(BaseSolver):
         return state
 
 
-register_solver("sb3", SB3Solver, kind="learned", summary="a trained Stable-Baselines3 agent (path=...) played deterministically",
+register_solver("sb3", SB3Solver, kind="learned", keeps_time_limit=False, summary="a trained Stable-Baselines3 agent (path=...) played deterministically",
                 source="Stable-Baselines3 / sb3-contrib",
                 check_params={"path": str(weights_path("sb3-maskppo-n10"))})
 for _name, _summary in SHIPPED.items():
-    register_solver(_name, lambda _n=_name, **kw: SB3Solver(weights=_n, **kw), kind="learned", summary=_summary,
+    register_solver(_name, lambda _n=_name, **kw: SB3Solver(weights=_n, **kw), kind="learned", keeps_time_limit=False, summary=_summary,
                     source="packzoo zoo (packzoo/zoo/weights), trained with `packzoo train sb3`")

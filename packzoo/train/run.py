@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from packzoo._io import atomic_write_bytes, atomic_write_text
+from packzoo._io import OutputPathError, atomic_write_bytes, atomic_write_text, check_output_dir
 
 CHECKPOINT = "checkpoint"
 EXIT_INTERRUPTED = 130
@@ -114,21 +114,6 @@ def add_common_args(
 def recipe(family: str, argv: list[str]) -> str:
     """The command line that reproduces a run, for the weights card."""
     return " ".join(["packzoo", "train", family, *(shlex.quote(a) for a in argv)])
-
-
-def check_output_dir(path: str | os.PathLike) -> Path:
-    """Make sure ``path`` is (or can be) a writable folder, before any work starts."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise RunError(f"--out {str(p)!r} is a file, not a folder")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        probe = p / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise RunError(f"--out {str(p)!r} is not writable: {e.strerror or e}") from None
-    return p
 
 
 def _jsonable(value: Any) -> Any:
@@ -453,6 +438,7 @@ __all__ = [
     "RunError",
     "TrainRun",
     "add_common_args",
+    "OutputPathError",
     "check_output_dir",
     "finish",
     "load_module_tensors",

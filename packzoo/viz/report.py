@@ -196,7 +196,7 @@ def report(
     training_logs: str | os.PathLike | Iterable[str | os.PathLike] | Mapping[str, str | os.PathLike] = (),
     title: str | None = None,
     max_packings: int = 3,
-    zoo: bool = True,
+    zoo: bool = False,
 ) -> Path:
     """Write the offline HTML report of ``leaderboard`` to ``path`` (atomically) and return the path.
 
@@ -208,7 +208,7 @@ def report(
         title: the page title (default: "packzoo leaderboard: <set>").
         max_packings: how many instances get a 3D view (0..8): those where the solvers differ most.
         zoo: add the model zoo section: every registered model's card, by family, and each
-            family's own pictures (:mod:`packzoo.viz.zoo`).
+            family's own pictures (:mod:`packzoo.viz.zoo`). The main job's report has it.
 
     Raises:
         ValueError: a malformed leaderboard or log, or ``max_packings`` out of range.
@@ -366,6 +366,7 @@ def cli(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", default="runs", help="training runs folder searched for metrics CSVs")
     ap.add_argument("--title", default=None)
     ap.add_argument("--max-packings", type=int, default=3, help=f"instances shown in 3D (0..{MAX_PACKINGS})")
+    ap.add_argument("--zoo", action="store_true", help="add the model zoo section (every registered model's card and pictures)")
     args = ap.parse_args(argv)
     results = Path(args.results)
     try:
@@ -381,7 +382,8 @@ def cli(argv: list[str] | None = None) -> int:
                     logs.append(p)
                 except ValueError:
                     pass
-        out = report(results, args.out, training_logs=logs, title=args.title, max_packings=args.max_packings)
+        out = report(results, args.out, training_logs=logs, title=args.title, max_packings=args.max_packings,
+                     zoo=args.zoo)
     except (ValueError, OSError) as err:
         print(f"packzoo report: error: {err}", file=sys.stderr)
         return 2

@@ -79,7 +79,7 @@ TEST_SOLVERS = {
 @pytest.fixture
 def test_solvers():
     for name, cls in TEST_SOLVERS.items():
-        register_solver(name, cls, kind="heuristic", summary="a test solver", source="tests")
+        register_solver(name, cls, kind="heuristic", keeps_time_limit=True, summary="a test solver", source="tests")
     Counting.calls = 0
     yield
     for name in TEST_SOLVERS:  # the registry has no public removal: tests clean up their own

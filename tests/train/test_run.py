@@ -109,7 +109,7 @@ def test_run_folder_errors(tmp_path):
         TrainRun(tmp_path / "a", family="other", config={}, resume=True)
     f = tmp_path / "file"
     f.write_text("")
-    with pytest.raises(RunError, match="is a file"):
+    with pytest.raises(ValueError, match="is a file"):
         TrainRun(f, family="t", config={})
 
 

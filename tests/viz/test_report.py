@@ -175,12 +175,12 @@ def test_cli(small_lb, tmp_path, capsys):
 def test_report_has_a_zoo_section_filled_from_the_registry(small_lb, tmp_path):
     from packzoo.zoo import families, list_models
 
-    text = report(small_lb, tmp_path / "z.html", max_packings=0).read_text(encoding="utf-8")
+    text = report(small_lb, tmp_path / "z.html", max_packings=0, zoo=True).read_text(encoding="utf-8")
     zoo = text[text.index("<h2>Model zoo</h2>"):]
     for fam in families():
         assert f"<h3>{fam}</h3>" in zoo
     for name in list_models():
         assert name in zoo
     assert "packzoo train ptrnet" in zoo  # the recipe, from the weights card
-    none = report(small_lb, tmp_path / "n.html", max_packings=0, zoo=False).read_text(encoding="utf-8")
+    none = report(small_lb, tmp_path / "n.html", max_packings=0).read_text(encoding="utf-8")
     assert "Model zoo" not in none

@@ -7,6 +7,8 @@ Surfaces are always computed by :func:`packzoo.envs.evaluate_orders`, the env's 
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +59,13 @@ def surfaces(dims: np.ndarray, n: np.ndarray, orders: np.ndarray, parallel: bool
 def lower_bounds(dims: np.ndarray, n: np.ndarray) -> np.ndarray:
     """The lower bound of every padded instance (float64, (B,))."""
     return np.array([lower_bound(Instance(dims[i, : n[i]])) for i in range(len(n))], dtype=np.float64)
+
+
+def _complete(picks: torch.Tensor, mask: torch.Tensor, n: torch.Tensor, t: int) -> None:
+    """Fill positions ``t..n-1`` of every order with its unpicked canonical positions, ascending."""
+    for b in range(picks.shape[0]):
+        rest = torch.nonzero(~mask[b], as_tuple=True)[0][: max(0, int(n[b]) - t)]
+        picks[b, t : t + len(rest)] = rest
 
 
 def _encode(model: PointerNet, dims, n):
@@ -117,6 +126,7 @@ def run(
     first: torch.Tensor | None = None,
     entropy: list[torch.Tensor] | None = None,
     forced: torch.Tensor | None = None,
+    deadline: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode an encoding: (orders (B, N) in canonical positions with -1 padding, log-prob (B,)).
 
@@ -127,6 +137,9 @@ def run(
         entropy: if a list is given, the policy's entropy summed over the steps (B,) is appended.
         forced: optional (B, N) canonical positions to take at every step (teacher forcing, for
             imitation); the returned log-probability is that of this order under the policy.
+        deadline: a ``time.perf_counter()`` time; past it, every order is completed at once with
+            its unpicked items in canonical order (volume descending: the sort-volume rule), so a
+            time limit still yields complete orders. The log-probabilities then stop counting.
     """
     B, N, _ = e.enc.shape
     mask = ~e.valid  # True = may not be picked; replaced (never written in place) each step
@@ -138,6 +151,9 @@ def run(
     packer = _packer(model, e)
     ent_sum = torch.zeros(B, device=e.enc.device)
     for t in range(N):
+        if deadline is not None and t > 0 and time.perf_counter() > deadline:
+            _complete(picks, mask, e.n, t)
+            break
         logits, state = model.step(e, x, state, mask, _dyn(packer, e.enc.device))
         active = t < e.n
         if t == 0 and first is not None:
@@ -187,18 +203,22 @@ def to_items(e: Encoded, picks: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def greedy(model: PointerNet, dims, n) -> np.ndarray:
-    """Greedy orders (B, Nmax) for padded dims and sizes n."""
+def greedy(model: PointerNet, dims, n, deadline: float | None = None) -> np.ndarray:
+    """Greedy orders (B, Nmax) for padded dims and sizes n (completed by volume past ``deadline``)."""
     _, _, e = _encode(model, dims, n)
-    picks, _ = run(model, e, greedy=True)
+    picks, _ = run(model, e, greedy=True, deadline=deadline)
     return to_items(e, picks)
 
 
 @torch.no_grad()
 def sample_best(
-    model: PointerNet, dims, n, k: int = 128, *, temperature: float = 1.0, seed: int = 0, include_greedy: bool = True
+    model: PointerNet, dims, n, k: int = 128, *, temperature: float = 1.0, seed: int = 0, include_greedy: bool = True,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Best of ``k`` sampled orders per instance (plus the greedy one): (orders, surfaces)."""
+    """Best of ``k`` sampled orders per instance (plus the greedy one): (orders, surfaces).
+
+    Past ``deadline`` the orders being drawn are completed by volume (see :func:`run`).
+    """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if not temperature > 0:
@@ -206,10 +226,10 @@ def sample_best(
     dims, n, e = _encode(model, dims, n)
     gen = torch.Generator(device=e.enc.device).manual_seed(int(seed))
     ek = _expand(e, k)
-    picks, _ = run(model, ek, greedy=False, temperature=temperature, generator=gen)
+    picks, _ = run(model, ek, greedy=False, temperature=temperature, generator=gen, deadline=deadline)
     orders = to_items(ek, picks).reshape(len(n), k, -1)
     if include_greedy:
-        g, _ = run(model, e, greedy=True)
+        g, _ = run(model, e, greedy=True, deadline=deadline)
         orders = np.concatenate([to_items(e, g)[:, None, :], orders], axis=1)
     kk = orders.shape[1]
     s = surfaces(np.repeat(dims, kk, axis=0), np.repeat(n, kk), orders.reshape(len(n) * kk, -1), parallel=False)
