@@ -6,6 +6,13 @@ import pytest
 from packzoo.envs import Instance, cube_cut
 
 
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path, monkeypatch):
+    """Every test runs in its own temporary folder: a relative path (results/, report.html, runs/)
+    never lands in the checkout, where it would overwrite what `make run` wrote."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def tiny() -> Instance:
     """Four small items (volume 10); their optimum is a 2x2x3 box (surface 32)."""

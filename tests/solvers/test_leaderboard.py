@@ -222,7 +222,25 @@ def test_mainjob_cli(tmp_path, capsys):
     from packzoo.mainjob import cli as main_cli, default_solvers
 
     assert "lsa-lws" in default_solvers() and "best-order" in default_solvers()
-    rc = main_cli(["--out", str(tmp_path), "--instances", "2", "--solvers", "sort-volume,lsa-lws", "--no-progress"])
+    rc = main_cli(["--out", str(tmp_path), "--instances", "2", "--solvers", "sort-volume,lsa-lws", "--no-progress",
+                   "--report", str(tmp_path / "report.html")])
     assert rc == 0
     assert "sort-volume" in capsys.readouterr().out
     assert (tmp_path / "leaderboard.json").exists() and (tmp_path / "leaderboard.csv").exists()
+    assert (tmp_path / "report.html").exists()
+
+
+def test_tests_write_only_to_temporary_folders(tmp_path):
+    """The main job's defaults (results/, report.html) are relative paths: run from a test they land
+    in the test's temporary folder, never in the checkout where `make run` wrote its report."""
+    from pathlib import Path
+
+    from packzoo.mainjob import cli as main_cli
+
+    repo = Path(__file__).resolve().parents[2]
+    assert Path.cwd() == tmp_path and Path.cwd() != repo
+    before = (repo / "report.html").stat().st_mtime_ns if (repo / "report.html").exists() else None
+    assert main_cli(["--instances", "1", "--solvers", "sort-volume", "--no-progress"]) == 0
+    assert (tmp_path / "report.html").exists() and (tmp_path / "results" / "leaderboard.json").exists()
+    after = (repo / "report.html").stat().st_mtime_ns if (repo / "report.html").exists() else None
+    assert after == before
