@@ -3,7 +3,7 @@
 One readable trainer driven by a typed :class:`TrainConfig`::
 
     packzoo train sb3 --algo maskable-ppo --env packzoo/BinPack3D-v0 --n-items 10 \\
-        --timesteps 200000 --out runs/maskppo-n10 [--vec subproc|dummy] [--n-envs 4] [--seed 0]
+        --steps 200000 --out runs/maskppo-n10 [--vec subproc|dummy] [--n-envs 4] [--seed 0]
 
 Algorithms: ``maskable-ppo`` (sb3-contrib's MaskablePPO, fed the env's ``action_masks()``) and the
 plain ``ppo``, ``a2c`` and ``dqn``. The plain ones cannot see the mask, so they train on the env with
@@ -26,9 +26,10 @@ Training instances are drawn with seeds ``(TRAIN_SEED_BASE, k)`` and the validat
 ``eval_every`` steps the agent plays the validation set deterministically; the mean ratio of the
 final surface to the lower bound is logged, and the best agent so far is kept.
 
-A run directory holds:
+A run directory (the shared :class:`~packzoo.train.run.TrainRun`) holds:
 
-- ``metrics.csv``: one row per evaluation (``timesteps``, ``seconds``, ``episodes``,
+- ``run.json``: the family, the config and the recipe;
+- ``metrics.csv``: one row per evaluation (``step`` = environment steps, ``seconds``, ``episodes``,
   ``train_ratio``, ``val_ratio``, ``val_surface``, ``best_val_ratio``, ``fps``);
 - ``best.safetensors`` / ``best.json``: the best agent (policy state dict + a card with the
   config that rebuilds it, its metrics and the recipe command);
@@ -36,8 +37,11 @@ A run directory holds:
   which ``--resume`` continues;
 - ``final.safetensors`` / ``final.json``: the agent at the end of training.
 
-``--max-minutes`` bounds the wall clock, ``--resume`` continues a run, ``--ship NAME`` copies the
-best agent into the zoo (``packzoo/zoo/weights``); Ctrl-C or SIGTERM stop cleanly.
+``--time-budget`` (seconds; ``--max-minutes`` in older recipes) bounds the wall clock over every
+resumed session, ``--resume`` continues a run (policy, optimizer and counters; the training
+instance stream restarts at an offset, so a resumed run is not bit-identical to an uninterrupted
+one), ``--ship NAME`` copies the best agent into the zoo (``packzoo/zoo/weights``); Ctrl-C or
+SIGTERM stop after the current step and exit 130.
 
 Nothing is pickled: SB3's ``.zip`` files contain pickled objects, so agents are saved as
 safetensors and rebuilt from their card (:func:`load_agent`).
@@ -46,12 +50,9 @@ safetensors and rebuilt from their card (:func:`load_agent`).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import shlex
-import signal
 import sys
 import time
 import warnings
@@ -69,7 +70,7 @@ from packzoo._io import atomic_write_text
 from packzoo.envs import ENV_IDS
 from packzoo.envs.generators import TRAIN_SEED_BASE, draw
 from packzoo.envs.instance import Instance
-from packzoo.train.run import EXIT_INTERRUPTED, check_output_dir, nonneg_float, positive_float, positive_int
+from packzoo.train.run import EXIT_INTERRUPTED, TrainRun, check_output_dir, nonneg_float, positive_float, positive_int
 from packzoo.zoo.sb3.agent import (
     ALGOS,
     FAMILY,
@@ -85,16 +86,6 @@ from packzoo.zoo.sb3.agent import (
 from packzoo.zoo.weights import load_card, load_weights, save_weights
 
 GENERATORS = ("uniform", "orders", "cube")
-CSV_COLUMNS = (
-    "timesteps",
-    "seconds",
-    "episodes",
-    "train_ratio",
-    "val_ratio",
-    "val_surface",
-    "best_val_ratio",
-    "fps",
-)
 
 
 @dataclass
@@ -331,7 +322,7 @@ def save_agent(model: Any, cfg: TrainConfig, name: str, directory: str | os.Path
 
 
 # -- training ---------------------------------------------------------------------------------------
-def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, Any], progress: bool):
+def _make_callback(cfg: TrainConfig, run: TrainRun, state: dict[str, Any], progress: bool):
     from stable_baselines3.common.callbacks import BaseCallback
 
     class EvalCheckpointCallback(BaseCallback):
@@ -352,7 +343,7 @@ def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, An
                                 desc=f"{cfg.algo} {cfg.env_id.split('/')[-1]}", dynamic_ncols=True)
             self.t_start = time.perf_counter()
             self.steps_start = self.model.num_timesteps
-            if self.model.num_timesteps == 0 and not state["rows"]:
+            if self.model.num_timesteps == 0 and not run.read_metrics():
                 self._evaluate()
 
         def _on_step(self) -> bool:
@@ -368,46 +359,44 @@ def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, An
                 self._evaluate()
             if n - state["last_checkpoint"] >= cfg.checkpoint_every:
                 self._checkpoint()
-            seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
-            if cfg.max_minutes is not None and seconds >= 60 * cfg.max_minutes:
-                state["stopped_by_time"] = True
+            if run.should_stop():  # SIGINT/SIGTERM: stop after this step, leave a resumable run
                 return False  # SB3 stops learn() when a callback returns False
+            if cfg.max_minutes is not None and run.seconds >= 60 * cfg.max_minutes:
+                state["stopped_by_time"] = True
+                return False
             return True
 
         def _evaluate(self) -> None:
             n = self.model.num_timesteps
             self.model.policy.set_training_mode(False)
             m = evaluate_agent(self.model, cfg.agent(), self.val, env=self.play_env)
-            seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
+            seconds = run.seconds
             improved = m["mean_ratio"] < state["best"]
             if improved:
                 state["best"] = m["mean_ratio"]
                 state["best_at"] = n
-                save_agent(self.model, cfg, "best", out, recipe=recipe,
+                save_agent(self.model, cfg, "best", run.out, recipe=run.recipe,
                            metrics={"val_mean_ratio": m["mean_ratio"], "val_mean_surface": m["mean_surface"],
                                     "val_instances": m["instances"]},
                            training={"timesteps": n, "seconds": round(seconds, 1)},
                            dataset=f"{cfg.generator} n={cfg.n_items}, training seeds (TRAIN_SEED_BASE, k)")
             elapsed = time.perf_counter() - self.t_start
-            row = {
-                "timesteps": n,
-                "seconds": round(seconds, 2),
-                "episodes": state["episodes"],
-                "train_ratio": round(float(np.mean(self.returns)), 5) if self.returns else "",
-                "val_ratio": round(m["mean_ratio"], 5),
-                "val_surface": round(m["mean_surface"], 1),
-                "best_val_ratio": round(state["best"], 5),
-                "fps": round((n - self.steps_start) / elapsed, 1) if elapsed > 0 else "",
-            }
-            state["rows"].append(row)
+            run.log(
+                n,
+                episodes=state["episodes"],
+                train_ratio=round(float(np.mean(self.returns)), 5) if self.returns else "",
+                val_ratio=round(m["mean_ratio"], 5),
+                val_surface=round(m["mean_surface"], 1),
+                best_val_ratio=round(state["best"], 5),
+                fps=round((n - self.steps_start) / elapsed, 1) if elapsed > 0 else "",
+            )
             state["last_eval"] = n
-            _write_csv(out / "metrics.csv", state["rows"])
             if self.bar is not None and not self.bar.disable:
                 self.bar.set_postfix(val=f"{m['mean_ratio']:.4f}", best=f"{state['best']:.4f}")
 
         def _checkpoint(self) -> None:
             state["last_checkpoint"] = self.model.num_timesteps
-            _save_checkpoint(self.model, cfg, out, state, recipe)
+            _save_checkpoint(self.model, run, state)
 
         def _on_training_end(self) -> None:
             if self.bar is not None:
@@ -417,29 +406,12 @@ def _make_callback(cfg: TrainConfig, out: Path, recipe: str, state: dict[str, An
     return EvalCheckpointCallback()
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(path, buf.getvalue())
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _save_checkpoint(model: Any, cfg: TrainConfig, out: Path, state: dict[str, Any], recipe: str) -> None:
+def _save_checkpoint(model: Any, run: TrainRun, state: dict[str, Any]) -> None:
+    """Policy and optimizer tensors and the counters, through the shared plumbing (safetensors)."""
     opt, groups = _optimizer_tensors(model)
-    seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
-    save_agent(model, cfg, "checkpoint", out, recipe=recipe, tensors=opt,
-               extra={"optimizer_param_groups": groups,
-                      "state": {"timesteps": int(model.num_timesteps), "seconds": seconds, "best": state["best"],
-                                "best_at": state["best_at"], "episodes": state["episodes"],
-                                "last_eval": state["last_eval"]}})
+    keep = {k: state[k] for k in ("best", "best_at", "episodes", "last_eval")}
+    run.checkpoint(int(model.num_timesteps), {**policy_tensors(model), **opt},
+                   {"optimizer_param_groups": groups, **keep})
 
 
 def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, progress: bool = True,
@@ -457,64 +429,52 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
     Returns:
         A summary: best validation ratio and when it was reached, timesteps, seconds, paths.
 
-    Interrupting (Ctrl-C) stops cleanly: the best agent, a checkpoint and the log stay usable.
+    The run folder is the shared plumbing's (:class:`~packzoo.train.run.TrainRun`): ``run.json``,
+    ``metrics.csv`` (one row per evaluation, x column ``step`` = environment steps), a safetensors
+    checkpoint. Ctrl-C or SIGTERM stop cleanly after the current step: the best agent, a checkpoint
+    and the log stay usable, and ``summary["interrupted"]`` is True.
     """
     import torch
 
     torch.set_num_threads(cfg.torch_threads)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    recipe = recipe or config_to_command(cfg, out)
-    state: dict[str, Any] = {"best": float("inf"), "best_at": None, "episodes": 0, "last_eval": 0,
-                             "last_checkpoint": 0, "seconds_before": 0.0, "rows": []}
+    run = TrainRun(out, family=FAMILY, config=cfg.to_dict(), resume=resume, progress=progress,
+                   recipe=recipe or config_to_command(cfg, out),
+                   resumable_keys=("timesteps", "max_minutes", "torch_threads"))
+    state: dict[str, Any] = {"best": float("inf"), "best_at": None, "episodes": 0, "last_eval": 0, "last_checkpoint": 0}
+    restored = run.restore()
     env_offset = 0
-    ckpt = None
-    if resume:
-        try:
-            ckpt = load_card("checkpoint", out)
-        except FileNotFoundError:
-            raise ValueError(f"--resume: no checkpoint in {out}") from None
-        saved = TrainConfig.from_dict(ckpt.train_config)
-        if {**saved.to_dict(), "timesteps": 0} != {**cfg.to_dict(), "timesteps": 0}:
-            raise ValueError(f"--resume: the checkpoint in {out} was trained with another config; "
-                             f"saved: {saved.to_dict()}")
-        st = ckpt.extra["state"]
-        env_offset = int(st["timesteps"])
+    if restored is not None:
+        env_offset, tensors, st = restored
         state.update(best=float(st["best"]), best_at=st["best_at"], episodes=int(st["episodes"]),
-                     last_eval=int(st["last_eval"]), last_checkpoint=int(st["timesteps"]),
-                     seconds_before=float(st["seconds"]))
-        state["rows"] = [r for r in _read_csv(out / "metrics.csv") if int(r["timesteps"]) <= env_offset]
+                     last_eval=int(st["last_eval"]), last_checkpoint=env_offset)
     venv = make_vec_env(cfg, seed_offset=env_offset)
     model = cfg.build(venv)
     # SB3 reseeds the envs with cfg.seed + i when it builds the model; a resumed run must not
     # replay the instance stream it already trained on.
     venv.seed(cfg.seed * 100_003 + env_offset)
-    if ckpt is not None:
-        tensors = load_weights("checkpoint", out)
+    if restored is not None:
         load_policy(model, {k: v for k, v in tensors.items() if not k.startswith("optim/")})
-        _load_optimizer(model, tensors, ckpt.extra["optimizer_param_groups"])
+        _load_optimizer(model, tensors, st["optimizer_param_groups"])
         model.num_timesteps = env_offset
-    state["t0"] = time.perf_counter()
-    callback = _make_callback(cfg, out, recipe, state, progress)
-    interrupted = False
+    callback = _make_callback(cfg, run, state, progress)
     remaining = cfg.timesteps - model.num_timesteps
-    try:
-        if remaining > 0:
-            model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=ckpt is None)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        venv.close()
-    if remaining > 0 and model.num_timesteps != state["last_eval"]:
+    with run:  # SIGINT/SIGTERM raise a flag; the callback stops learn() at the next step
+        try:
+            if remaining > 0:
+                model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=restored is None)
+        finally:
+            venv.close()
+    if remaining > 0 and model.num_timesteps != state["last_eval"] and not run.interrupted:
         callback._evaluate()
-    _save_checkpoint(model, cfg, out, state, recipe)
-    seconds = state["seconds_before"] + time.perf_counter() - state["t0"]
+    _save_checkpoint(model, run, state)
+    seconds = run.seconds
     final = evaluate_agent(model, cfg.agent(), callback.val)
-    save_agent(model, cfg, "final", out, recipe=recipe,
+    save_agent(model, cfg, "final", out, recipe=run.recipe,
                metrics={"val_mean_ratio": final["mean_ratio"], "val_mean_surface": final["mean_surface"]},
                training={"timesteps": int(model.num_timesteps), "seconds": round(seconds, 1)})
     summary = {"best_val_ratio": state["best"], "best_at": state["best_at"], "timesteps": int(model.num_timesteps),
-               "seconds": round(seconds, 1), "interrupted": interrupted,
+               "seconds": round(seconds, 1), "interrupted": run.interrupted,
                "stopped_by_time": bool(state.get("stopped_by_time")), "out": str(out),
                "best": str(out / "best.safetensors"), "final_val_ratio": final["mean_ratio"]}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -608,10 +568,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def parse_config(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     """The :class:`TrainConfig` and the other options of a ``packzoo train sb3`` command line.
 
@@ -640,8 +596,6 @@ def cli(argv: list[str]) -> int:
         return 2
     check_output_dir(args.out)
     recipe = shlex.join(["packzoo", "train", "sb3", *argv])
-    # `kill PID` (SIGTERM) stops like Ctrl-C: the best agent, a checkpoint and the log stay usable.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress, recipe=recipe)
     if summary["interrupted"]:
         print(f"interrupted: checkpoint saved in {args.out}; run the same command with --resume to continue",

@@ -81,7 +81,7 @@ def test_short_maskable_ppo_run_beats_the_random_order_solver(n4_run):
 
 def test_run_directory_log_checkpoint_and_resume(n4_run, tmp_path):
     rows = list(csv.DictReader(open(n4_run / "metrics.csv")))
-    assert [int(r["timesteps"]) for r in rows][:4] == [0, 1000, 2000, 3000]
+    assert [int(r["step"]) for r in rows][:4] == [0, 1000, 2000, 3000]
     assert all(float(r["val_ratio"]) >= 1.0 for r in rows)  # a ratio to a lower bound
     assert float(rows[-1]["best_val_ratio"]) == min(float(r["val_ratio"]) for r in rows)
     best = json.loads((n4_run / "best.json").read_text())
@@ -94,11 +94,11 @@ def test_run_directory_log_checkpoint_and_resume(n4_run, tmp_path):
     assert cli([*args, "--out", str(out), "--resume"]) == 0
     again = list(csv.DictReader(open(out / "metrics.csv")))
     assert again[: len(rows)] == rows[: len(again[: len(rows)])]
-    assert int(again[-1]["timesteps"]) >= 4000
+    assert int(again[-1]["step"]) >= 4000
     assert json.loads((out / "summary.json").read_text())["timesteps"] >= 4000
     # A different config cannot resume that run.
     other = [a if a != "0.002" else "0.001" for a in args]
-    with pytest.raises(ValueError, match="another config"):
+    with pytest.raises(ValueError, match=r"differs from the saved run in \['learning_rate'\]"):
         cli([*other, "--out", str(out), "--resume"])
 
 
@@ -263,3 +263,21 @@ def test_shipped_agents_load_hash_checked_and_conform(name, tmp_path):
         load_agent(name, tmp_path)
     fresh = create_model(name, pretrained=False)
     assert set(fresh.policy.state_dict()) == set(model.policy.state_dict())
+
+
+def test_ctrl_c_stops_training_cleanly_and_resumes(tmp_path):
+    import os
+    import signal
+    import threading
+
+    out = tmp_path / "int"
+    args = ["--algo", "maskable-ppo", "--n-items", "4", "--steps", "1000000", "--n-envs", "2", "--n-steps", "32",
+            "--batch-size", "64", "--eval-every", "500", "--eval-instances", "8", "--no-progress"]
+    threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    assert cli([*args, "--out", str(out)]) == 130
+    done = json.loads((out / "checkpoint.json").read_text())["step"]
+    assert 0 < done < 1_000_000 and (out / "best.safetensors").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    more = [a if a != "1000000" else str(done + 200) for a in args]
+    assert cli([*more, "--out", str(out), "--resume"]) == 0
+    assert json.loads((out / "summary.json").read_text())["timesteps"] >= done + 200
