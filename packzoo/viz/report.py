@@ -64,6 +64,7 @@ th { background: #f3f3f3; } td.name, th.name { text-align: left; }
 tr.best td { background: #eef7ee; }
 .facts td { text-align: left; } .note { color: #666; font-size: 0.9em; }
 .figure { margin: 1em 0; border: 1px solid #eee; }
+.zoo td, .zoo th { text-align: left; vertical-align: top; } .zoo td:last-child { font-family: monospace; font-size: 0.85em; }
 """
 
 
@@ -316,8 +317,9 @@ def report(
                  "load one with <code>packzoo.zoo.create_model(name, pretrained=True)</code>.</p>")
         for fam in families():
             page.add(f"<h3>{e(fam)}</h3>")
-            page.add(_table(zoo_rows(fam), [("model", "model"), ("summary", "summary"), ("weights", "weights"),
-                                            ("metrics", "metrics"), ("recipe", "recipe")]))
+            page.add('<div class="zoo">' + _table(zoo_rows(fam), [
+                ("model", "model"), ("summary", "summary"), ("weights", "weights"), ("metrics", "headline metrics"),
+                ("recipe", "recipe")]) + "</div>")
             for fig_title, fig in zoo_figures(fam):
                 page.add(f"<h4>{e(fig_title)}</h4>")
                 page.figure(fig)

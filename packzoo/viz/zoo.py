@@ -18,10 +18,12 @@ from packzoo.zoo import families, list_models, model_card
 from packzoo.zoo.cards import ModelCard
 
 
-def _headline(card: ModelCard, most: int = 4) -> str:
-    """A few of the shipped weights' scalar metrics, as ``key value`` text."""
+def _headline(card: ModelCard, most: int = 8) -> str:
+    """A few of the shipped weights' scalar metrics, as ``key value`` text: the ones the family
+    named with ``headline=(...)`` when it registered the model, else the first few."""
     if card.weights is None:
         return ""
+    named = card.extra.get("headline")
     flat: list[tuple[str, Any]] = []
 
     def walk(prefix: str, d: dict[str, Any]) -> None:
@@ -32,7 +34,14 @@ def _headline(card: ModelCard, most: int = 4) -> str:
                 flat.append((prefix + k, v))
 
     walk("", card.weights.metrics)
-    shown = [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in flat[:most]]
+    if named:
+        flat = sorted((kv for kv in flat if kv[0] in named), key=lambda kv: list(named).index(kv[0]))
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+        return str(v)
+
+    shown = [f"{k} {fmt(v)}" for k, v in flat[:most]]
     more = len(flat) - len(shown)
     return ", ".join(shown) + (f" (+{more} more in the card)" if more > 0 else "")
 

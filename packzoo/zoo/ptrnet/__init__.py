@@ -89,6 +89,8 @@ for _n in SIZES:
         source="Hu et al. 2017; Bello et al. 2017; multi-sample baseline of Kool et al. 2019; expert iteration",
         task="packzoo/BinPack3D-v0 item order (LSA placement): mean surface on uniform/orders-nN",
         n_items=_n,
+        headline=tuple(f"{fam}-n{_n}.{m}" for fam in ("uniform", "orders")
+                       for m in ("ptrnet-greedy", "ptrnet-sample128", "best-sort", "ptrnet-greedy/best-sort")),
     )
 
 

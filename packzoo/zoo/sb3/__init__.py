@@ -68,7 +68,8 @@ for _name, (_summary, _cfg) in AGENTS.items():
     register_model(_name, _make_factory(_name), family=FAMILY, evaluate=_make_evaluate(_name), summary=_summary,
                    source="packzoo `packzoo train sb3` (Stable-Baselines3 / sb3-contrib MaskablePPO)",
                    task=f"{_cfg['env_id']}: mean surface and ratio to the lower bound on uniform-n10",
-                   env_id=_cfg["env_id"], solver=_name, framework="stable-baselines3")
+                   env_id=_cfg["env_id"], solver=_name, framework="stable-baselines3",
+                   headline=("test.mean_surface", "test.mean_ratio", "val_mean_ratio"))
 
 
 __all__ = ["AGENTS", "FAMILY", "AgentConfig", "build_model", "load_agent", "play", "scorer_features"]
