@@ -238,6 +238,46 @@ def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float |
     return rec
 
 
+_WORKER_SOLVERS: dict[str, Any] = {}
+
+
+def _pool_init() -> None:
+    # Workers leave Ctrl-C to the parent, which stops the pool and discards unfinished solves.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()
+
+
+def _pool_task(set_name: str, count: int, k: int, name: str, params: dict[str, Any], seed: int,
+               time_limit: float | None) -> tuple[int, str, dict[str, Any]]:
+    """One solve in a worker process: the solver is built once per worker, the instance from its set."""
+    if name not in _WORKER_SOLVERS:
+        _WORKER_SOLVERS[name] = create_solver(name, **params)
+    inst = instance_set(set_name, count)[k]
+    return k, name, run_one(_WORKER_SOLVERS[name], name, inst, k, seed, time_limit)
+
+
+def _run_pool(todo, jobs, set_name, count, seed, time_limit, params, finished) -> None:
+    """Solve ``todo`` on ``jobs`` processes (spawned: torch and numba threads do not survive a fork)."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init)
+    try:
+        pending = {pool.submit(_pool_task, set_name, count, k, n, params[n], seed, time_limit) for k, n in todo}
+        while pending:
+            ready, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in ready:
+                finished(*fut.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(pool, "_processes", {}).values()):  # a long solve must not outlive Ctrl-C
+            proc.terminate()
+        raise
+    pool.shutdown(wait=True)
+
+
 def warm_up() -> None:
     """Load the compiled engine and kernels once, so a solver's first solve is not charged with
     loading numba's cache (about a second): the timings then compare solvers, not imports."""
@@ -339,6 +379,7 @@ def run_leaderboard(
     params: dict[str, dict[str, Any]] | None = None,
     resume: bool = True,
     progress: bool = True,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Run ``solvers`` on the first ``instances`` of ``set_name``; referee, rank, and save to ``out``.
 
@@ -352,6 +393,8 @@ def run_leaderboard(
         params: hyperparameters per solver name, e.g. ``{"local-search": {"iterations": 500}}``.
         resume: reuse the finished results found in ``out``'s partial file.
         progress: show a tqdm progress bar.
+        jobs: worker processes (1: solve in this process). Each solve is the same whatever the
+            process, so the results equal a serial run's, record by record (the wall times aside).
 
     Returns:
         The leaderboard dict (the JSON written to ``out/leaderboard.json``).
@@ -368,6 +411,7 @@ def run_leaderboard(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    positive_int(jobs, "jobs")
     params = dict(params or {})
     for p in params:
         if p not in names:
@@ -391,41 +435,48 @@ def run_leaderboard(
     distrusted: list[str] = []
 
     tasks = [(k, n) for k in range(len(insts)) for n in names]
-    results: list[dict[str, Any]] = []
+    keys = {(k, n): _key(set_name, seed, time_limit, n, {"params": solver_meta[n]["params"],
+                                                          "fingerprint": solver_meta[n]["fingerprint"]}, k)
+            for k, n in tasks}
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    reused = 0
+    for k, n in tasks:
+        rec = done.get(keys[(k, n)])
+        if rec is None:
+            continue
+        why = recheck(rec, insts[k], n, k, seed)
+        if why is None:
+            found[(k, n)] = rec
+            reused += 1
+        else:
+            distrusted.append(f"{n} on instance {k}: {why}")
+    todo = [t for t in tasks if t not in found]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(tasks), desc=f"{set_name}", unit="solve", file=sys.stderr)
-    reused = 0
-    warmed = False
+        bar = tqdm(total=len(tasks), initial=len(found), desc=f"{set_name}", unit="solve", file=sys.stderr)
+
+    def finished(k: int, n: str, rec: dict[str, Any]) -> None:
+        # Written as it finishes: an interrupted run keeps every result completed before it.
+        if partial is not None:
+            _append_line(partial, {"key": keys[(k, n)], "result": rec})
+        found[(k, n)] = rec
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"{n} #{k}")
+
     try:
-        for k, n in tasks:
-            key = _key(set_name, seed, time_limit, n, {"params": solver_meta[n]["params"],
-                                                       "fingerprint": solver_meta[n]["fingerprint"]}, k)
-            rec = done.get(key)
-            if rec is not None:
-                why = recheck(rec, insts[k], n, k, seed)
-                if why is None:
-                    reused += 1
-                else:
-                    distrusted.append(f"{n} on instance {k}: {why}")
-                    rec = None
-            if rec is None:
-                if not warmed:
-                    warm_up()
-                    warmed = True
-                rec = run_one(built[n], n, insts[k], k, seed, time_limit)
-                if partial is not None:
-                    _append_line(partial, {"key": key, "result": rec})
-                done[key] = rec
-            results.append(rec)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"{n} #{k}")
+        if todo and jobs > 1:
+            _run_pool(todo, jobs, set_name, len(insts), seed, time_limit, {n: params.get(n, {}) for n in names}, finished)
+        elif todo:
+            warm_up()
+            for k, n in todo:
+                finished(k, n, run_one(built[n], n, insts[k], k, seed, time_limit))
     finally:
         if bar is not None:
             bar.close()
+    results = [found[t] for t in tasks]
 
     best = _best_known(set_name, len(insts), results)
     for r in results:
@@ -492,6 +543,7 @@ def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--param", action="append", default=[], metavar="SOLVER.KEY=VALUE", help="a solver hyperparameter (JSON value), repeatable: --param local-search.iterations=500")
     p.add_argument("--fresh", action="store_true", help="ignore and delete earlier partial results in --out")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (results equal a serial run's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -505,7 +557,7 @@ def cli(argv: list[str]) -> int:
         params.setdefault(s, {})[k] = v
     board = run_leaderboard(
         args.set_name, args.instances, args.solvers, args.time_limit, args.out, args.seed,
-        params=params, resume=not args.fresh, progress=not args.no_progress,
+        params=params, resume=not args.fresh, progress=not args.no_progress, jobs=args.jobs,
     )
     print(f"{board['set']}: {board['instances']} instances, time limit {board['time_limit']} s, seed {board['seed']}"
           f" ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
