@@ -100,3 +100,26 @@ def load_weights(name: str, directory: str | os.PathLike | None = None) -> dict[
         return load(data)
     except Exception as e:  # a file whose hash matches but is no safetensors (hand-made card)
         raise WeightsError(f"{path} is not a valid safetensors file: {e}") from None
+
+
+def fit_weights(model: Any, tensors: dict[str, Any], name: str) -> Any:
+    """Load ``tensors`` into the torch module ``model`` (strictly) and put it in eval mode.
+
+    Every family's pretrained factory ends this way; a mismatch (the card describes another
+    architecture) is a :class:`WeightsError` naming the weights, not torch's RuntimeError.
+    """
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise WeightsError(f"weights {name!r} do not fit the network: {exc}") from None
+    model.eval()
+    return model
+
+
+def pretrained_arguments(name: str | None, overrides: dict[str, Any]) -> str:
+    """Check the arguments of a pretrained factory: a name, and no architecture overrides."""
+    if name is None:
+        raise ValueError("pretrained needs a model name")
+    if overrides:
+        raise ValueError(f"pretrained weights {name!r} fix the architecture; cannot override {sorted(overrides)}")
+    return name

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from packzoo.zoo import register_model
-from packzoo.zoo.weights import WeightsError, load_card, load_weights
+from packzoo.zoo.weights import fit_weights, load_card, load_weights
 
 SIZES = (8, 10, 12)
 FAMILY = "ptrnet"
@@ -47,10 +47,7 @@ def build(name: str | None = None, pretrained: bool = False, directory: str | os
     cfg.update(overrides)
     model = PointerNet(PtrNetConfig.from_dict(cfg))
     if tensors is not None:
-        try:
-            model.load_state_dict(tensors)
-        except RuntimeError as exc:
-            raise WeightsError(f"weights {name!r} do not fit the network: {exc}") from None
+        return fit_weights(model, tensors, name)
     model.eval()
     return model
 
