@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from packzoo.envs.instance import ORIENTATIONS
+from packzoo.envs.instance import MAX_EDGE_SUM, ORIENTATIONS
 
 _ORIENT = ORIENTATIONS  # (6, 3) int64: a module global, frozen into the compiled code
 
@@ -245,6 +245,11 @@ def _as_batch(dims, orders):
         raise ValueError("dims must be integers")
     if np.any(dims <= 0):
         raise ValueError("dims must be positive")
+    # Instance's limit (see instance.py), checked here too since raw arrays bypass Instance. The
+    # sum runs in float64, which cannot overflow, and is exact in the range that matters.
+    edge_sum = float(dims.max(axis=2).astype(np.float64).sum(axis=1).max())
+    if edge_sum > MAX_EDGE_SUM:
+        raise ValueError(f"the items' longest edges sum to {edge_sum:.0f}, more than the supported {MAX_EDGE_SUM}")
     if not np.issubdtype(orders.dtype, np.integer):
         raise ValueError(f"orders must be integers, got dtype {orders.dtype}")
     n = dims.shape[1]

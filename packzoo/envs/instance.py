@@ -15,6 +15,16 @@ import numpy as np
 from packzoo._io import atomic_write_text
 
 DEFAULT_MAX_ITEMS = 1000
+# The limits that keep every number the engine computes exact. The numba kernels (LSA in ems.py,
+# extreme points in ep.py, the LWS order rule) work in int64. A bin side is at most S, the sum over
+# items of each item's longest edge (all items stacked along one axis), so every coordinate, EMS
+# bound and bin side is <= S, every bin surface 2(LW + LH + WH) <= 6 S^2, and every bin volume
+# L*W*H (LWS's waste, the extreme-point tie-break) <= S^3; the total item volume is <= S^3 too
+# (sum a_i^3 <= (sum a_i)^3). S <= 2**21 - 1 makes S^3 < 2**63: nothing overflows int64, and
+# every surface (< 2**45) is exact in float64. A bound on surfaces alone (6 S^2 < 2**62) would not
+# do: the bin volumes would overflow first. The per-edge limit is the older, per-item check.
+MAX_DIM = 10**6
+MAX_EDGE_SUM = 2**21 - 1
 # Orientations in the paper's order: indices into an item's (l, w, h).
 ORIENTATIONS = np.array(
     [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]], dtype=np.int64
@@ -40,8 +50,8 @@ def _check_dim(i: int, j: int, v: Any) -> int:
         iv = int(fv)
     if iv <= 0:
         raise InstanceError(f"{where}: must be positive, got {iv}")
-    if iv > 10**6:
-        raise InstanceError(f"{where}: {iv} exceeds the largest supported dimension 1000000")
+    if iv > MAX_DIM:
+        raise InstanceError(f"{where}: {iv} exceeds the largest supported dimension {MAX_DIM}")
     return iv
 
 
@@ -49,15 +59,22 @@ def _check_dim(i: int, j: int, v: Any) -> int:
 class Instance:
     """N cuboid items with positive integer dimensions.
 
+    Limits (enforced here, so that the engine's int64 arithmetic is exact for every accepted
+    instance): every dimension is at most ``MAX_DIM`` = 1,000,000, and the items' longest edges
+    sum to at most ``MAX_EDGE_SUM`` = 2**21 - 1 = 2,097,151 (no bin side can exceed that sum, so
+    every bin surface, bin volume and the total volume fit in int64). For example 1,000 items of
+    up to 2,000 (mm) each are fine.
+
     Args:
         dims: N rows of (l, w, h): a list of triples or an array of shape (N, 3).
-        names: optional item names, one per item.
+        names: optional item names, one per item (a list or tuple; each is turned into a str).
         max_items: the largest N accepted.
 
     Raises:
         InstanceError (a ValueError): naming the item and the problem for an empty list, a wrong
-        shape, a non-integer, zero, negative, NaN or infinite dimension, too many items, or names
-        of the wrong length.
+        shape, a non-integer, zero, negative, NaN or infinite dimension, a dimension above
+        ``MAX_DIM``, longest edges summing above ``MAX_EDGE_SUM``, too many items, or names that
+        are not a sequence of one name per item.
 
     Example:
         >>> inst = Instance([[2, 3, 4], [1, 1, 5]])
@@ -90,9 +107,20 @@ class Instance:
                 raise InstanceError(f"item {i}: expected 3 dimensions (l, w, h), got {row!r}")
             for j, v in enumerate(row):
                 out[i, j] = _check_dim(i, j, v)
+        # Python ints: the sum itself must not overflow before it is checked.
+        edge_sum = sum(max(row) for row in out.tolist())
+        if edge_sum > MAX_EDGE_SUM:
+            raise InstanceError(
+                f"the items' longest edges sum to {edge_sum}, more than the supported {MAX_EDGE_SUM} "
+                "(2**21 - 1: beyond it bin volumes overflow the engine's int64); use smaller units"
+            )
         out.setflags(write=False)
         object.__setattr__(self, "dims", out)
         if self.names is not None:
+            if isinstance(self.names, (str, bytes)) or not isinstance(self.names, (list, tuple, np.ndarray)):
+                raise InstanceError(
+                    f"names must be a list or tuple of {len(out)} names (one per item), got {self.names!r}"
+                )
             names = tuple(str(s) for s in self.names)
             if len(names) != len(out):
                 raise InstanceError(f"{len(names)} names given for {len(out)} items")
