@@ -1,6 +1,6 @@
 """The centre of packzoo: instances, packings, the EMS engine and the Gymnasium environments."""
 
-from packzoo.envs.binpack import ENV_IDS, BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError
+from packzoo.envs.binpack import ENV_IDS, BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError, ResetNeededError
 from packzoo.envs.ems import EMSState, evaluate_orders
 from packzoo.envs.generators import (
     Stream,
@@ -14,7 +14,7 @@ from packzoo.envs.generators import (
     uniform,
 )
 from packzoo.envs.instance import ORIENTATIONS, Instance, InstanceError
-from packzoo.envs.packing import Packing, Placement, lower_bound, surface_area, validate
+from packzoo.envs.packing import Packing, PackingError, Placement, lower_bound, surface_area, validate
 
 __all__ = [
     "ENV_IDS",
@@ -24,8 +24,10 @@ __all__ = [
     "Instance",
     "InstanceError",
     "InvalidActionError",
+    "ResetNeededError",
     "ORIENTATIONS",
     "Packing",
+    "PackingError",
     "Placement",
     "Stream",
     "checksum",

@@ -5,9 +5,10 @@ Two decision granularities over the same EMS engine (:mod:`packzoo.envs.ems`):
 - ``packzoo/BinPack3D-v0``: the paper's decision. The agent picks the next item; LSA places it.
 - ``packzoo/BinPack3DPlace-v0``: every decision. The agent picks (item, orientation, EMS).
 
-Human rendering calls the ``renderer`` the env is given (as Jumanji's envs take a ``viewer``);
-``import packzoo`` registers both ids with the plotly renderer of :mod:`packzoo.viz` as the default,
-so this module holds no plotting code and imports nothing of packzoo outside ``envs``.
+Human rendering calls the ``renderer`` the env is given (as Jumanji's envs take a ``viewer``),
+on every ``reset()`` and ``step()`` as Gymnasium's human mode does; ``import packzoo`` registers
+both ids with the HTML renderer of :mod:`packzoo.viz` as the default, so this module holds no
+plotting code and imports nothing of packzoo outside ``envs``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,30 @@ GeneratorLike = str | Callable[[np.random.Generator], Instance]
 
 
 class InvalidActionError(ValueError):
-    """An action that is masked out (a packed item, padding, or a placement that does not fit)."""
+    """An action the env cannot take: not an integer, out of range, or masked out (a packed item,
+    padding, or a placement that does not fit)."""
+
+
+class ResetNeededError(gym.error.ResetNeeded, RuntimeError):
+    """The env was used before ``reset()``: Gymnasium's ResetNeeded (what its users catch), and a
+    RuntimeError as packzoo raised before."""
+
+
+# The keys reset(options=...) understands.
+RESET_OPTIONS = ("instance",)
+
+
+def _as_action(action: Any) -> int:
+    """``action`` as an int if it is an integer (Python or numpy, or a 0-d integer array), else an
+    InvalidActionError naming it. A float such as 1.5 is refused, not truncated to 1; so is a bool,
+    which is an int to Python but never a sensible item index."""
+    if isinstance(action, np.ndarray) and action.ndim == 0:
+        action = action[()]
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise InvalidActionError(
+            f"action {action!r} ({type(action).__name__}) is not an integer; actions are integer indices"
+        )
+    return int(action)
 
 
 ENV_IDS = ("packzoo/BinPack3D-v0", "packzoo/BinPack3DPlace-v0")
@@ -40,7 +64,7 @@ class _BinPackBase(gym.Env):
 
     def __init__(
         self,
-        n_items: int = 10,
+        n_items: int | None = None,
         max_items: int | None = None,
         generator: GeneratorLike = "uniform",
         instance_set: str | None = None,
@@ -51,11 +75,22 @@ class _BinPackBase(gym.Env):
         render_mode: str | None = None,
         renderer: Callable[[Packing], Any] | None = None,
     ) -> None:
-        positive_int(n_items, "n_items")
+        if n_items is not None:
+            positive_int(n_items, "n_items")
         self._set_instances: list[Instance] | None = None
         if instance_set is not None:
             self._set_instances = _load_set(instance_set)
-            n_items = max(i.n for i in self._set_instances)
+            set_n = max(i.n for i in self._set_instances)
+            # n_items given explicitly (not None) must agree with the set: silently taking the
+            # set's size would hide a mistake; padding is max_items' job.
+            if n_items is not None and n_items != set_n:
+                raise ValueError(
+                    f"n_items={n_items} conflicts with instance_set={instance_set!r}, whose instances have "
+                    f"{set_n} items; leave n_items out (or pad with max_items={n_items})"
+                )
+            n_items = set_n
+        elif n_items is None:
+            n_items = 10
         max_items = int(n_items) if max_items is None else max_items
         if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or max_items < n_items:
             raise ValueError(f"max_items must be an integer >= n_items={n_items}, got {max_items!r}")
@@ -122,7 +157,14 @@ class _BinPackBase(gym.Env):
         return draw(self.generator, self.n_items, seed)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode: a drawn instance, or ``options={"instance": inst}`` (an Instance or its
+        dims). An unknown option key is a ValueError listing the known ones."""
         super().reset(seed=seed)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = sorted(set(options or {}) - set(RESET_OPTIONS), key=str)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; the known keys are {list(RESET_OPTIONS)}")
         inst = (options or {}).get("instance")
         if inst is None:
             inst = self._draw_instance()
@@ -136,14 +178,18 @@ class _BinPackBase(gym.Env):
         self._scale = float(inst.dims.max())
         self._invalid = 0
         self._cache_masks()
+        if self.render_mode == "human":
+            self.render()
         return self._obs(), self._info(None)
 
     def step(self, action):
+        """Take ``action`` (an integer); returns Gymnasium's 5-tuple (obs, reward, terminated,
+        truncated, info). A non-integer action is always an :class:`InvalidActionError`."""
         if self._state is None:
-            raise RuntimeError("call reset() before step()")
+            raise ResetNeededError("call reset() before step()")
         if self._done():
-            raise RuntimeError("the episode has ended; call reset()")
-        a = int(action)
+            raise ResetNeededError("the episode has ended; call reset()")
+        a = _as_action(action)
         decoded = self._decode(a) if 0 <= a < self.action_space.n and self._mask[a] else None
         if decoded is None:
             if self.invalid_action == "raise":
@@ -152,6 +198,8 @@ class _BinPackBase(gym.Env):
             info = self._info(None)
             info["invalid_action"] = True
             truncated = self._invalid >= self.max_invalid
+            if self.render_mode == "human":
+                self.render()
             return self._obs(), -self.invalid_penalty, False, truncated, info
         before = self._state.surface_area
         item, orientation, ems_index = decoded
@@ -164,6 +212,8 @@ class _BinPackBase(gym.Env):
             reward = -self._state.surface_area / self._lb if terminated else 0.0
         info = self._info(Placement(*row))
         info["invalid_action"] = False
+        if self.render_mode == "human":
+            self.render()
         return self._obs(), float(reward), terminated, False, info
 
     def _done(self) -> bool:
@@ -210,26 +260,34 @@ class _BinPackBase(gym.Env):
         }
 
     def action_masks(self) -> np.ndarray:
-        """Boolean mask of valid actions (sb3-contrib's MaskablePPO calls this)."""
+        """Boolean mask of valid actions (sb3-contrib's MaskablePPO calls this).
+
+        Raises:
+            ResetNeededError (Gymnasium's ResetNeeded): before the first ``reset()``.
+        """
+        if self._state is None:
+            raise ResetNeededError("call reset() before action_masks(): there is no episode yet")
         return self._mask.copy()
 
     @property
     def packing(self) -> Packing:
         """The current (possibly partial) packing."""
         if self._state is None:
-            raise RuntimeError("call reset() first")
+            raise ResetNeededError("call reset() first")
         return Packing(self.instance, tuple(Placement(*r) for r in self._state.placements))
 
     # -- rendering -------------------------------------------------------------------------------
     def render(self):
+        """"ansi": the packing as text. "human": hand the current Packing to the ``renderer`` (reset()
+        and step() already do, as Gymnasium's human mode wants) and return None; what the renderer
+        returned (e.g. the HTML file's path) is kept as ``last_render``."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
             return None
         if self._state is None:
-            raise RuntimeError("call reset() before render()")
+            raise ResetNeededError("call reset() before render()")
         if self.render_mode == "ansi":
             return self._ansi()
-        # Gymnasium wants None from human rendering; keep what the renderer returned (a path).
         self.last_render = self.renderer(self.packing)
         return None
 
@@ -282,12 +340,16 @@ class BinPack3DEnv(_BinPackBase):
     possible with ``invalid_action="penalize"``).
 
     ## Arguments
-    ``n_items`` (10), ``max_items`` (padding, default n_items), ``generator`` ("uniform",
+    ``n_items`` (10; with ``instance_set``, the set's size, and a different explicit value is a
+    ValueError), ``max_items`` (padding, default n_items), ``generator`` ("uniform",
     "orders", "cube" or a callable ``rng -> Instance``), ``instance_set`` (a named set to draw from
     instead), ``reward`` ("dense" or "sparse"), ``invalid_action`` ("raise" or "penalize"),
     ``invalid_penalty``, ``max_invalid``, ``render_mode`` ("ansi" or "human"), ``renderer`` (what
-    "human" calls with the current Packing; ``gym.make`` passes :func:`packzoo.viz.show_packing`).
-    ``reset(options={"instance": inst})`` packs a given instance.
+    "human" calls with the current Packing on every reset and step; ``gym.make`` passes
+    :func:`packzoo.render_packing`, which writes ``packzoo-render.html`` in the working folder;
+    pass ``renderer=packzoo.viz.HTMLRenderer("my.html")`` to choose the file).
+    ``reset(options={"instance": inst})`` packs a given instance; other keys are a ValueError.
+    A non-integer action (1.5) is an :class:`InvalidActionError`; numpy integers are fine.
 
     Example:
         >>> import gymnasium as gym, packzoo

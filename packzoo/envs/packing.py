@@ -17,6 +17,10 @@ import numpy as np
 from packzoo.envs.instance import ORIENTATIONS, Instance
 
 
+class PackingError(ValueError):
+    """A Packing that cannot be built or measured; the message names the placement and the problem."""
+
+
 @dataclass(frozen=True)
 class Placement:
     """Item ``item`` in ``orientation`` (0..5, the paper's order) with its corner at (x, y, z)."""
@@ -28,6 +32,7 @@ class Placement:
     z: int
 
     def to_list(self) -> list[int]:
+        """``[item, orientation, x, y, z]``, the form the leaderboard files store."""
         return [self.item, self.orientation, self.x, self.y, self.z]
 
 
@@ -42,20 +47,53 @@ class Packing:
     """An instance and its placements, in placement order.
 
     A Packing may be partial or even invalid: :func:`validate` says what is wrong with it, and the
-    properties below describe whatever placements it holds.
+    properties below describe whatever placements it holds (they raise :class:`PackingError` for
+    a placement with no box: an item or orientation out of range).
+
+    Args:
+        instance: the items.
+        placements: :class:`Placement` objects, or 5-sequences ``(item, orientation, x, y, z)``
+            (as the leaderboard stores them), which are turned into Placements as they are; their
+            values are not coerced, so :func:`validate` still sees a non-integer corner.
+
+    Raises:
+        PackingError (a ValueError): ``instance`` is not an Instance, or a placement is neither a
+        Placement nor a 5-sequence.
     """
 
     instance: Instance
     placements: tuple[Placement, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "placements", tuple(self.placements))
+        if not isinstance(self.instance, Instance):
+            raise PackingError(f"instance must be an Instance, got {type(self.instance).__name__}")
+        if isinstance(self.placements, (str, bytes, Placement)):
+            raise PackingError(f"placements must be a sequence of placements, got {self.placements!r}")
+        try:
+            rows = list(self.placements)
+        except TypeError:
+            raise PackingError(f"placements must be a sequence of placements, got {self.placements!r}") from None
+        out = []
+        for r, p in enumerate(rows):
+            if not isinstance(p, Placement):
+                if isinstance(p, (str, bytes, dict)) or not hasattr(p, "__len__") or len(p) != 5:
+                    raise PackingError(
+                        f"placement {r}: expected a Placement or (item, orientation, x, y, z), got {p!r}"
+                    )
+                p = Placement(*p)
+            out.append(p)
+        object.__setattr__(self, "placements", tuple(out))
 
     @property
     def boxes(self) -> np.ndarray:
         """(k, 6) int array of (x, y, z, dx, dy, dz) for each placement, in order."""
         out = np.zeros((len(self.placements), 6), dtype=np.int64)
         for r, p in enumerate(self.placements):
+            # Index checks first: numpy would wrap a negative index round to another item.
+            if not isinstance(p.item, (int, np.integer)) or not 0 <= p.item < self.instance.n:
+                raise PackingError(f"placement {r}: item {p.item!r} is not an item of this {self.instance.n}-item instance")
+            if not isinstance(p.orientation, (int, np.integer)) or not 0 <= p.orientation < 6:
+                raise PackingError(f"placement {r}: item {p.item} has bad orientation {p.orientation!r} (0..5)")
             out[r, :3] = (p.x, p.y, p.z)
             out[r, 3:] = self.instance.oriented(p.item, p.orientation)
         return out
@@ -94,9 +132,11 @@ class Packing:
         return [p.item for p in self.placements]
 
     def is_complete(self) -> bool:
+        """True if every item is placed exactly once (says nothing about overlaps: see validate)."""
         return sorted(self.order) == list(range(self.instance.n))
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"instance": ..., "placements": [[item, orientation, x, y, z], ...]}``."""
         return {
             "instance": self.instance.to_dict(),
             "placements": [p.to_list() for p in self.placements],
@@ -104,10 +144,12 @@ class Packing:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Packing:
+        """The Packing of :meth:`to_dict`'s dict."""
         inst = Instance.from_dict(d["instance"])
         return cls(inst, tuple(Placement(*map(int, row)) for row in d["placements"]))
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict())
 
 

@@ -161,3 +161,90 @@ def test_render_ansi_and_pickle():
     assert "1/3 items packed" in text and "orient" in text
     clone = pickle.loads(pickle.dumps(env))
     assert np.array_equal(clone.action_masks(), env.action_masks())
+
+
+# -- issue 11 item 9: the env's misuse errors ----------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ENVS)
+def test_action_masks_before_reset_is_reset_needed(cls):
+    env = cls(n_items=3)
+    # On main: AttributeError ('_mask'). Gymnasium users catch ResetNeeded; old code RuntimeError.
+    with pytest.raises(gym.error.ResetNeeded, match="call reset"):
+        env.action_masks()
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+    env.reset(seed=0)
+    assert env.action_masks().any()
+
+
+@pytest.mark.parametrize("bad", [1.5, 1.0, "1", None, True, np.float64(1.0), np.array([1]), np.array(1.5)])
+def test_non_integer_actions_are_refused(bad):
+    env = BinPack3DEnv(n_items=3, invalid_action="penalize")  # even when invalid actions only cost
+    env.reset(seed=0)
+    with pytest.raises(InvalidActionError, match="is not an integer"):
+        env.step(bad)
+    assert env.packing.placements == ()  # step(1.5) used to place item 1
+
+
+@pytest.mark.parametrize("good", [1, np.int64(1), np.int32(1), np.uint8(1), np.array(1)])
+def test_integer_actions_of_any_kind_are_taken(good):
+    env = BinPack3DEnv(n_items=3)
+    env.reset(seed=0)
+    env.step(good)
+    assert env.packing.order == [1]
+
+
+def test_unknown_reset_options_are_refused():
+    env = BinPack3DEnv(n_items=3)
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['instnace'\]; the known keys are \['instance'\]"):
+        env.reset(options={"instnace": [[1, 1, 1]] * 3})
+    with pytest.raises(ValueError, match="options must be a dict"):
+        env.reset(options=[("instance", None)])
+    env.reset(options={"instance": [[1, 2, 3]] * 2})
+    env.reset(options={})
+    assert env.instance.n == 3
+
+
+def test_instance_set_and_a_conflicting_n_items():
+    # On main n_items=10 was silently replaced by the set's 8.
+    with pytest.raises(ValueError, match=r"n_items=10 conflicts with instance_set='uniform-n8', whose instances have 8"):
+        BinPack3DEnv(instance_set="uniform-n8", n_items=10)
+    assert BinPack3DEnv(instance_set="uniform-n8", n_items=8).n_items == 8  # agreeing is fine
+    padded = BinPack3DEnv(instance_set="uniform-n8", max_items=10)
+    assert padded.n_items == 8 and padded.max_items == 10
+    assert BinPack3DEnv().n_items == 10  # the default without a set
+
+
+# -- human rendering, as Gymnasium's convention: on every reset() and step() ---------------------
+
+
+class _Recorder:
+    """A picklable renderer that records the placements it was shown."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, packing):
+        self.seen.append(len(packing.placements))
+        return f"frame {len(self.seen)}"
+
+
+@pytest.mark.parametrize("cls", ENVS)
+def test_human_mode_renders_on_reset_and_every_step(cls):
+    rec = _Recorder()
+    env = cls(n_items=3, render_mode="human", renderer=rec, invalid_action="penalize")
+    env.reset(seed=0)
+    assert rec.seen == [0]  # on main nothing was drawn until render() was called
+    env.step(int(np.flatnonzero(env.action_masks())[0]))
+    env.step(env.action_space.n - 1 if not env.action_masks()[-1] else 0)  # an invalid step renders too
+    assert rec.seen == [0, 1, 1] and env.last_render == "frame 3"
+    assert env.render() is None and rec.seen[-1] == 1
+    clone = pickle.loads(pickle.dumps(env))  # SubprocVecEnv-style pickling keeps the renderer
+    assert isinstance(clone.renderer, _Recorder) and clone.renderer.seen == rec.seen
+
+
+def test_render_before_reset_is_reset_needed():
+    env = BinPack3DEnv(n_items=3, render_mode="ansi")
+    with pytest.raises(gym.error.ResetNeeded):
+        env.render()

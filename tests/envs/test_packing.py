@@ -1,6 +1,7 @@
+import numpy as np
 import pytest
 
-from packzoo.envs import Instance, Packing, Placement, cube_cut, lower_bound, surface_area, validate
+from packzoo.envs import Instance, Packing, PackingError, Placement, cube_cut, lower_bound, surface_area, validate
 
 
 def _overlapping_packing(tiny):
@@ -96,3 +97,40 @@ def test_lower_bound_tighter_than_cube_for_long_items():
     inst = Instance([[100, 1, 1], [100, 1, 1]])
     assert lower_bound(inst) > 6 * inst.volume ** (2 / 3)
     assert lower_bound(inst) <= surface_area((100, 2, 1))
+
+
+def test_tuples_become_placements(tiny):
+    # On main the tuples were kept as they were, and validate() failed on them with AttributeError.
+    rows = [(0, 0, 0, 0, 0), [1, 2, 0, 1, 0], np.array([2, 0, 0, 0, 1]), Placement(3, 0, 2, 0, 0)]
+    p = Packing(tiny, rows)
+    assert all(isinstance(q, Placement) for q in p.placements)
+    assert p.placements[1] == Placement(1, 2, 0, 1, 0)
+    assert validate(p) == [] and p.surface_area == 32 and p.bin == (3, 2, 2)
+    # values are kept as given, so validate still referees them
+    assert validate(Packing(tiny, [(0, 0, 0.5, 0, 0)] + rows[1:]))[0].startswith("placement 0: item 0 has non-integer x")
+
+
+@pytest.mark.parametrize(
+    "placements, words",
+    [
+        ([(0, 0, 0, 0)], "placement 0: expected a Placement or"),
+        ([Placement(0, 0, 0, 0, 0), "01234"], "placement 1: expected"),
+        (5, "placements must be a sequence"),
+        (Placement(0, 0, 0, 0, 0), "placements must be a sequence"),
+    ],
+)
+def test_bad_placements_rejected_at_construction(tiny, placements, words):
+    with pytest.raises(PackingError, match=words):
+        Packing(tiny, placements)
+    assert issubclass(PackingError, ValueError)
+
+
+def test_measuring_a_boxless_placement_names_it(tiny):
+    p = Packing(tiny, [(0, 0, 0, 0, 0), (1, 9, 2, 0, 0)])
+    assert validate(p) == ["placement 1: item 1 has bad orientation 9 (0..5)", "items never placed: [2, 3]"]
+    with pytest.raises(PackingError, match=r"placement 1: item 1 has bad orientation 9 \(0..5\)"):
+        p.surface_area
+    with pytest.raises(PackingError, match="placement 0: item -1 is not an item"):
+        Packing(tiny, [(-1, 0, 0, 0, 0)]).bin  # numpy would have wrapped -1 round to item 3
+    with pytest.raises(PackingError, match="instance must be an Instance"):
+        Packing([[1, 1, 1]], [])
