@@ -2,8 +2,10 @@
 heuristic, exact and learned solvers, leaderboards, and a small model zoo behind one registry.
 
 Importing packzoo registers ``packzoo/BinPack3D-v0`` and ``packzoo/BinPack3DPlace-v0``, with
-:func:`packzoo.viz.show_packing` as their default human renderer. This file is where the envs
-and the pictures meet: the env module never imports viz.
+:func:`render_packing` (a :class:`packzoo.viz.HTMLRenderer` writing ``packzoo-render.html`` in the
+working folder) as their default human renderer; pass ``renderer=HTMLRenderer("my.html")`` to
+``gym.make`` to choose the file. This file is where the envs and the pictures meet: the env module
+never imports viz.
 """
 
 from typing import Any as _Any
@@ -15,14 +17,23 @@ from packzoo.envs.binpack import ENV_IDS
 __version__ = "0.1.0"
 
 
+_default_renderer: _Any = None
+
+
 def render_packing(packing: _Any) -> _Any:
-    """The envs' default ``render_mode="human"`` renderer: :func:`packzoo.viz.show_packing`.
+    """The envs' default ``render_mode="human"`` renderer: one :class:`packzoo.viz.HTMLRenderer`
+    per process, made on the first call, rewriting ``packzoo-render.html`` in the working folder
+    (its path printed once per folder), or drawing inline in a notebook.
 
-    A module-level function (picklable, for vectorised envs) that imports plotly only when called.
+    A module-level function (picklable by reference, for vectorised envs) that imports plotly only
+    when called, so ``import packzoo`` stays light. Returns the file's path (None when inline).
     """
-    from packzoo.viz import show_packing
+    global _default_renderer
+    if _default_renderer is None:
+        from packzoo.viz import HTMLRenderer
 
-    return show_packing(packing)
+        _default_renderer = HTMLRenderer()
+    return _default_renderer(packing)
 
 
 def _register_envs() -> None:

@@ -204,12 +204,10 @@ def test_report_in_chromium(browser, small_lb, tmp_path):
 
 def test_packing_figure_in_chromium(browser, tmp_path, monkeypatch):
     """The env's human rendering: the offline HTML file it writes draws one mesh per item."""
-    import tempfile
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     inst = uniform(10, seed=7)
     packing = create_solver("random").solve(inst, seed=2).packing
-    path = show_packing(packing)
+    path = show_packing(packing, tmp_path / "render.html")
+    assert path == str(tmp_path / "render.html")
     page = Page(browser, Path(path).as_uri())
     try:
         (fig,) = page.inspect(tmp_path / "figure.png")

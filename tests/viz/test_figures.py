@@ -239,28 +239,101 @@ def test_cube_oracle_title(cube8):
     assert "utilisation 100.0%" in fig.layout.title.text
 
 
-def test_human_render_writes_offline_html(tmp_path, monkeypatch):
+def test_human_render_writes_offline_html(tmp_path, monkeypatch, capsys):
+    """gym.make's default renderer: one packzoo-render.html in the working folder, rewritten on
+    every reset and step, its path printed once; nothing in the temp folder (main wrote
+    packzoo-render-<pid>.html there, one per process, never removed)."""
     import tempfile
 
     import gymnasium as gym
 
-    import packzoo  # noqa: F401  (registers the envs)
-    import packzoo.viz  # noqa: F401  (installs the renderer)
+    import packzoo
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(packzoo, "_default_renderer", None)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     inst, _ = cube_cut(5, side=10, seed=3)
     env = gym.make("packzoo/BinPack3D-v0", n_items=5, render_mode="human")
     env.reset(options={"instance": inst})
+    path = work / "packzoo-render.html"
+    assert env.unwrapped.last_render == str(path)
+    assert path.read_text(encoding="utf-8").count('"name":"item ') == 0  # drawn on reset: empty bin
     env.step(0)
     env.step(1)
-    assert env.render() is None
-    path = env.unwrapped.last_render
-    assert path.startswith(str(tmp_path)) and path.endswith(".html")
-    text = open(path, encoding="utf-8").read()
+    text = path.read_text(encoding="utf-8")
     assert text.count('"name":"item ') == 2  # a mesh for each of the two placed items
     assert "<script src=" not in text  # plotly.js is embedded: it opens offline
+    assert env.render() is None
+    assert capsys.readouterr().out.count(str(path)) == 1  # announced once, not at every step
+    assert list(temp.iterdir()) == [] and sorted(p.name for p in work.iterdir()) == ["packzoo-render.html"]
     env.close()
     ansi = gym.make("packzoo/BinPack3D-v0", n_items=5, render_mode="ansi")
     ansi.reset(options={"instance": inst})
     ansi.step(0)
     assert "1/5 items packed" in ansi.render()
+
+
+def test_html_renderer_into_a_file_the_user_names(tmp_path, capsys):
+    import pickle
+
+    import cloudpickle
+    import gymnasium as gym
+
+    import packzoo  # noqa: F401  (registers the envs)
+    from packzoo.viz import HTMLRenderer
+
+    out = tmp_path / "mine.html"
+    renderer = HTMLRenderer(out)
+    env = gym.make("packzoo/BinPack3D-v0", n_items=4, render_mode="human", renderer=renderer)
+    env.reset(seed=0)
+    for item in range(4):
+        env.step(item)
+    assert out.read_text(encoding="utf-8").count('"name":"item ') == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.html"]  # atomic rewrites leave no temp files
+    assert capsys.readouterr().out.count(str(out)) == 1
+    # what SubprocVecEnv does with an env factory: cloudpickle it to a worker
+    make = cloudpickle.loads(cloudpickle.dumps(lambda: gym.make("packzoo/BinPack3D-v0", n_items=4,
+                                                                 render_mode="human", renderer=renderer)))
+    assert make().unwrapped.renderer.path == out
+    assert pickle.loads(pickle.dumps(renderer)).path == out
+    for bad, words in [(tmp_path, "is a folder"), (tmp_path / "nope" / "x.html", "does not exist"), (5, "file path")]:
+        with pytest.raises(ValueError, match=words):
+            HTMLRenderer(bad)
+
+
+def test_html_renderer_inline_in_a_notebook(tmp_path, monkeypatch):
+    """In a Jupyter kernel the figure is drawn inline, one output updated in place, no file."""
+    import pickle
+    import sys
+    import types
+
+    from packzoo.viz import HTMLRenderer
+
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(("update", obj))
+
+    def display(obj, display_id=False):
+        shown.append(("display", obj))
+        return Handle() if display_id else None
+
+    ipython = types.ModuleType("IPython")
+    ipython.display = types.ModuleType("IPython.display")
+    ipython.display.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipython.display)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.chdir(tmp_path)
+    inst, opt = cube_cut(3, side=4, seed=0)
+    renderer = HTMLRenderer()
+    assert renderer(opt) is None and renderer(opt) is None
+    assert [kind for kind, _ in shown] == ["display", "update"] and isinstance(shown[0][1], go.Figure)
+    assert list(tmp_path.iterdir()) == []
+    assert pickle.loads(pickle.dumps(renderer))._handle is None  # the notebook handle stays behind
+    assert HTMLRenderer(inline=False)(opt) == str(tmp_path / "packzoo-render.html")
