@@ -35,8 +35,14 @@ __all__ = [
 # Columns a metrics CSV may use as its x axis, in order of preference.
 X_COLUMNS = ("step", "timesteps")
 
+# plotly's default ten (D3's category10), then ten more picked greedily from plotly's qualitative
+# sets and Kelly's colours of maximum contrast to be as far as possible (CIELAB) from all before:
+# any two of the twenty differ by a CIE76 delta E >= 27, as much as the first ten among themselves,
+# so a leaderboard of up to 20 solvers gets a distinct colour each (beyond 20 they repeat).
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf")
+            "#bcbd22", "#17becf",
+            "#511cfb", "#00ff00", "#fe00fa", "#000080", "#aaffc3", "#ffd8b1", "#620042", "#fc0080",
+            "#6c7c32", "#222a2a")
 
 
 def load_leaderboard(leaderboard: Mapping[str, Any] | str | os.PathLike) -> dict[str, Any]:
@@ -107,7 +113,8 @@ def scores(lb: Mapping[str, Any], metric: str) -> dict[str, list[tuple[int, floa
 
 
 def solver_colors(lb: Mapping[str, Any]) -> dict[str, str]:
-    """A colour per solver, by its position in the leaderboard, so every chart agrees."""
+    """A colour per solver, by its position in the leaderboard, so every chart agrees; distinct for
+    up to 20 solvers."""
     return {s: _PALETTE[r % len(_PALETTE)] for r, s in enumerate(solvers_of(lb))}
 
 

@@ -28,7 +28,7 @@ from plotly.offline import get_plotlyjs
 from packzoo._io import atomic_write_text
 from packzoo.envs.generators import cube_set_solutions, instance_set, known_optimum
 from packzoo.envs.instance import Instance
-from packzoo.envs.packing import Packing, Placement
+from packzoo.envs.packing import Packing, validate
 from packzoo.solvers.leaderboard import summarise as leaderboard_summary
 from packzoo.viz.figures import compare_figure, packing_animation
 from packzoo.viz.metrics import (
@@ -103,8 +103,11 @@ def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[I
     """solver -> Packing of ``instance``, rebuilt from the valid results' placements.
 
     Raises:
-        ValueError: the set cannot be rebuilt, or a rebuilt packing's surface differs from the
-            recorded one (the results then belong to other instances than the named set's).
+        ValueError: the set cannot be rebuilt; a result's placements are malformed (not rows of five
+            integers) or not a valid packing of the instance (an orientation outside 0..5, an item
+            out of range, an overlap ...); or a rebuilt packing's surface differs from the recorded
+            one (the results then belong to other instances than the named set's). The message
+            names the solver and the instance.
     """
     if instances is None:
         instances = _instances(lb)
@@ -114,10 +117,20 @@ def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[I
     for row in lb["results"]:
         if int(row["instance"]) != instance or not row.get("valid", True) or not row.get("placements"):
             continue
-        p = Packing(instances[instance], tuple(Placement(*(int(v) for v in pl)) for pl in row["placements"]))
+        where = f"{row['solver']} on instance {instance}"
+        try:
+            rows = [[int(v) for v in pl] for pl in row["placements"]]
+            p = Packing(instances[instance], rows)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: the recorded placements cannot be rebuilt: {err}") from None
+        # The file says valid, but it may have been edited: referee it before measuring or drawing.
+        errors = validate(p)
+        if errors:
+            raise ValueError(f"{where}: the recorded placements are not a valid packing of set {lb['set']!r}'s "
+                             f"instance: {'; '.join(errors[:3])}")
         if row.get("surface") is not None and p.surface_area != int(row["surface"]):
             raise ValueError(
-                f"{row['solver']} on instance {instance}: the placements give surface {p.surface_area}, "
+                f"{where}: the placements give surface {p.surface_area}, "
                 f"the leaderboard says {row['surface']}; the results are not of set {lb['set']!r}"
             )
         out[row["solver"]] = p
@@ -183,6 +196,19 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], best_key:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _params_text(meta: Any, time_limit: Any) -> str:
+    """A solver's constructor parameters and the time limit the leaderboard applied to each solve:
+    the limit is a parameter of every result, though no constructor holds it."""
+    meta = meta if isinstance(meta, Mapping) else {}
+    params = meta.get("params") if isinstance(meta.get("params"), Mapping) else {}
+    parts = [f"{k}={v!r}" for k, v in params.items()]
+    limit = "time_limit=none" if time_limit is None else f"time_limit={_fmt(time_limit)} s"
+    card = meta.get("card") if isinstance(meta.get("card"), Mapping) else {}
+    if card.get("keeps_time_limit") is False:
+        limit += " (not kept: a fixed number of passes)"
+    return ", ".join(parts + [limit])
+
+
 _SUMMARY_COLUMNS = [
     ("solver", "solver"), ("n", "instances"), ("valid", "valid"), ("mean_surface", "mean surface"), ("mean_ratio_lb", "mean surface / LB"),
     ("mean_gap", "mean gap"), ("max_gap", "max gap"), ("wins", "wins"), ("mean_seconds", "mean s"),
@@ -246,6 +272,8 @@ def report(
     page.add(_table(rows, _SUMMARY_COLUMNS, best_key=key))
     page.add('<p class="note">gap = surface / best known - 1 (the known optimum of a cube set, else a proven '
              "optimum, else the best valid surface of the run); LB = the instance's lower bound. "
+             "wins = instances where the solver reaches the least valid surface of the run; ties count for "
+             "every solver that reaches it, so the wins can add up to more than the instances. "
              "Invalid packings are never scored.</p>")
     cards = lb.get("solvers") or {}
     if cards:
@@ -253,7 +281,7 @@ def report(
                  '<th class="name">source</th><th class="name">parameters</th></tr></thead><tbody>' + "".join(
                      f'<tr><td>{e(str(s))}</td><td>{e(str((c or {}).get("card", {}).get("summary", "")))}</td>'
                      f'<td>{e(str((c or {}).get("card", {}).get("source", "")))}</td>'
-                     f'<td>{e(str((c or {}).get("params", {})))}</td></tr>'
+                     f'<td>{e(_params_text(c, lb.get("time_limit")))}</td></tr>'
                      for s, c in cards.items()) + "</tbody></table>")
     invalid = [r for r in lb["results"] if not r.get("valid", True)]
     if invalid:

@@ -141,3 +141,34 @@ def test_training_curves_bad_logs(tmp_path):
         training_curves([])
     with pytest.raises(FileNotFoundError):
         training_curves(tmp_path / "missing.csv")
+
+
+def _lab(color):
+    """CIELAB of a #rrggbb colour (D65), to measure how far apart two colours look."""
+    import numpy as np
+
+    c = np.array([int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    x, y, z = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x / 0.95047, y, z / 1.08883)]
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_twenty_solvers_get_twenty_distinct_colours(leaderboard_factory):
+    import itertools
+
+    import numpy as np
+
+    lb = leaderboard_factory(count=1, solvers=("random",))
+    names = [f"solver-{k:02d}" for k in range(20)]
+    lb["results"] = [dict(lb["results"][0], solver=s, surface=1000 + k, ratio_lb=1 + k / 100, gap=k / 100)
+                     for k, s in enumerate(names)]
+    lb["solvers"] = {s: {"params": {}, "card": {}} for s in names}
+    lb.pop("summary")
+    colors = solver_colors(lb)
+    # On main the palette had 10 colours: solver 10 got solver 0's.
+    assert len(set(colors.values())) == 20
+    closest = min(np.linalg.norm(_lab(a) - _lab(b)) for a, b in itertools.combinations(colors.values(), 2))
+    assert closest > 25  # as far apart as plotly's default ten among themselves (27.7)
+    assert {t.name: t.marker.color for t in leaderboard_figure(lb).data} == colors
+    assert {t.name: t.marker.color for t in gap_histogram(lb).data} == colors

@@ -184,3 +184,43 @@ def test_report_has_a_zoo_section_filled_from_the_registry(small_lb, tmp_path):
     assert "packzoo train ptrnet" in zoo  # the recipe, from the weights card
     none = report(small_lb, tmp_path / "n.html", max_packings=0).read_text(encoding="utf-8")
     assert "Model zoo" not in none
+
+
+def test_a_bad_orientation_is_a_clear_error_and_noted_in_the_report(small_lb, tmp_path):
+    # On main: IndexError from deep inside Packing.boxes, and `packzoo report` crashed.
+    bad = json.loads(json.dumps(small_lb))
+    row = next(r for r in bad["results"] if r["solver"] == "sort-volume" and r["instance"] == 1)
+    row["placements"][3][1] = 9
+    with pytest.raises(ValueError, match=r"sort-volume on instance 1: .*bad orientation 9"):
+        rebuild_packings(bad, 1)
+    row["placements"][3] = row["placements"][3][:4]
+    with pytest.raises(ValueError, match=r"sort-volume on instance 1: the recorded placements cannot be rebuilt"):
+        rebuild_packings(bad, 1)
+    row["placements"][3] = ["x", 0, 0, 0, 0]
+    with pytest.raises(ValueError, match=r"sort-volume on instance 1: the recorded placements cannot be rebuilt"):
+        rebuild_packings(bad, 1)
+    row["placements"][3] = row["placements"][2]  # an edited, overlapping packing marked valid
+    with pytest.raises(ValueError, match=r"sort-volume on instance 1: .*not a valid packing.*repeated"):
+        rebuild_packings(bad, 1)
+    text = report(bad, tmp_path / "r.html", max_packings=3).read_text(encoding="utf-8")
+    assert "3D views unavailable: sort-volume on instance 1" in text
+    path = tmp_path / "lb.json"
+    path.write_text(json.dumps(bad))
+    assert cli(["--results", str(path), "--out", str(tmp_path / "c.html"), "--runs", str(tmp_path)]) == 0
+
+
+def test_parameters_show_the_applied_time_limit(small_lb, tmp_path):
+    lb = json.loads(json.dumps(small_lb))
+    lb["solvers"]["random"]["params"] = {"placement": "lsa"}
+    lb["solvers"]["sort-volume"]["card"]["keeps_time_limit"] = False
+    text = report(lb, tmp_path / "r.html", max_packings=0).read_text(encoding="utf-8")
+    assert "placement=&#x27;lsa&#x27;, time_limit=5 s</td>" in text
+    assert "time_limit=5 s (not kept: a fixed number of passes)</td>" in text
+    lb["time_limit"] = None
+    text = report(lb, tmp_path / "r.html", max_packings=0).read_text(encoding="utf-8")
+    assert "placement=&#x27;lsa&#x27;, time_limit=none</td>" in text
+
+
+def test_the_wins_note_says_ties_count(small_lb, tmp_path):
+    text = report(small_lb, tmp_path / "r.html", max_packings=0).read_text(encoding="utf-8")
+    assert "ties count for every solver that reaches it" in text
