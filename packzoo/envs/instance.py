@@ -165,6 +165,7 @@ class Instance:
         return self.n
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"dims": [[l, w, h], ...]}``, with ``"names"`` when the items have names."""
         d: dict[str, Any] = {"dims": self.dims.tolist()}
         if self.names is not None:
             d["names"] = list(self.names)
@@ -172,15 +173,18 @@ class Instance:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Instance:
+        """The Instance of :meth:`to_dict`'s dict, checked as the constructor checks."""
         if not isinstance(d, dict) or "dims" not in d:
             raise InstanceError("an instance dict needs a 'dims' key")
         return cls(d["dims"], d.get("names"))
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> Instance:
+        """The Instance of :meth:`to_json`'s text; malformed JSON is an InstanceError."""
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
@@ -193,4 +197,5 @@ class Instance:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Instance:
+        """The Instance :meth:`save` wrote to ``path``."""
         return cls.from_json(Path(path).read_text())

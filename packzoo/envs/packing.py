@@ -91,7 +91,9 @@ class Packing:
         for r, p in enumerate(self.placements):
             # Index checks first: numpy would wrap a negative index round to another item.
             if not isinstance(p.item, (int, np.integer)) or not 0 <= p.item < self.instance.n:
-                raise PackingError(f"placement {r}: item {p.item!r} is not an item of this {self.instance.n}-item instance")
+                raise PackingError(
+                    f"placement {r}: item {p.item!r} is not an item of this {self.instance.n}-item instance"
+                )
             if not isinstance(p.orientation, (int, np.integer)) or not 0 <= p.orientation < 6:
                 raise PackingError(f"placement {r}: item {p.item} has bad orientation {p.orientation!r} (0..5)")
             out[r, :3] = (p.x, p.y, p.z)

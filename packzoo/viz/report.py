@@ -304,12 +304,18 @@ def report(
         picked = pick_instances(lb, max_packings)
         if picked:
             page.add("<h2>Packings</h2>")
+            views = []
             try:
                 instances = _instances(lb)
-                views = [(k, rebuild_packings(lb, k, instances)) for k in picked]
             except ValueError as err:
                 page.add(f'<p class="note">3D views unavailable: {e(str(err))}</p>')
-                views = []
+                picked = []
+            for k in picked:
+                # One instance's unrebuildable packing (an edited file) costs that instance's views only.
+                try:
+                    views.append((k, rebuild_packings(lb, k, instances)))
+                except ValueError as err:
+                    page.add(f'<p class="note">3D views unavailable: {e(str(err))}</p>')
             surf = {s: dict(v) for s, v in scores(lb, "surface").items()}
             order = solvers_of(lb)
             for n, (k, packings) in enumerate(views):

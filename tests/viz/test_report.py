@@ -204,6 +204,8 @@ def test_a_bad_orientation_is_a_clear_error_and_noted_in_the_report(small_lb, tm
         rebuild_packings(bad, 1)
     text = report(bad, tmp_path / "r.html", max_packings=3).read_text(encoding="utf-8")
     assert "3D views unavailable: sort-volume on instance 1" in text
+    assert text.count("3D views unavailable") == 1
+    assert "<h3>Instance 1:" not in text and len(re.findall(r"<h3>Instance \d+: best packing", text)) == 2  # the others stay
     path = tmp_path / "lb.json"
     path.write_text(json.dumps(bad))
     assert cli(["--results", str(path), "--out", str(tmp_path / "c.html"), "--runs", str(tmp_path)]) == 0
