@@ -262,9 +262,9 @@ def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: 
             fail("valid-packing", f"invalid packing: {errors[:3]}")
         if sol.packing.instance != inst:
             fail("valid-packing", "the packing is of another instance")
-        if sol.packing.surface_area < lower_bound(inst) - 1e-6:
+        if sol.packing.surface_area < lower_bound(inst) * (1 - 1e-12):  # relative: surfaces reach 1e13
             fail("bounds", "surface below the lower bound: the bound or the packing is wrong")
-        if sol.bound is not None and sol.bound > sol.packing.surface_area + 1e-6:
+        if sol.bound is not None and sol.bound > sol.packing.surface_area * (1 + 1e-12):
             fail("bounds", f"claimed bound {sol.bound} exceeds its own packing's surface")
         if sol.status == "optimal" and inst is cube and sol.packing.surface_area != 6 * 12**2:
             fail("bounds", "claimed optimal on a cube-cut instance but did not find the cube")
