@@ -245,9 +245,9 @@ class BestOrder(OrderSolver):
         budget = self.node_budget
         while True:
             if deadline is not None:
+                # At least one node per call (the clock is looked at after it), so the first call
+                # also compiles the kernel, as a warm-up under a short limit must.
                 left = deadline - time.perf_counter()
-                if left <= 0:
-                    break
                 budget = max(1, min(self.node_budget, int(left / max(pack_s, 1e-6))))
             code = K.best_order_search(
                 dims, dup_prev, maxima, volume, ems_buf, n_ems, bins, cand, cand_s, cand_eo, n_cand,
