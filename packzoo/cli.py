@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gap": ("packzoo.solvers.gap:cli", "heuristics' true optimality gaps against CP-SAT optima"),
     "report": ("packzoo.viz.report:cli", "write the offline HTML report of a leaderboard"),
     "train": ("packzoo.train:cli", "train a zoo family: `packzoo train <family> --steps --lr ... --out DIR`"),
+    "solve": ("packzoo.cli:_solve", "pack your own instance file (JSON or CSV) with a solver; save the validated packing"),
     "solvers": ("packzoo.cli:_list_solvers", "list the registered solvers with their cards"),
     "models": ("packzoo.cli:_list_models", "list the zoo's models with their cards"),
 }
@@ -31,6 +32,60 @@ def _value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def _solve(argv: list[str]) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="packzoo solve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Pack the boxes of FILE (.json as Instance.to_json, or .csv with a header l,w,h[,name,quantity]); "
+                    "the packing is validated before it is saved.")
+    p.add_argument("file", help="the instance file")
+    p.add_argument("--solver", default="local-search", help="a registered solver (see `packzoo solvers`)")
+    p.add_argument("--time-limit", type=float, default=10.0, help="seconds")
+    p.add_argument("--seed", type=int, default=0, help="the solver's seed")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a solver parameter (JSON value)")
+    p.add_argument("--out", default="packing.json", help="where to write the packing (JSON)")
+    p.add_argument("--html", default=None, help="also write an offline 3D view of the packing here")
+    args = p.parse_args(argv)
+    from pathlib import Path
+
+    from packzoo._io import check_output_dir
+    from packzoo.envs import lower_bound, read_instance, validate
+    from packzoo.solvers import create_solver
+
+    inst = read_instance(args.file)
+    params = {}
+    for item in args.param:
+        key, eq, val = item.partition("=")
+        if not eq or not key:
+            p.error(f"--param must be KEY=VALUE, got {item!r}")
+        params[key] = _value(val)
+    solver = create_solver(args.solver, **params)
+    for target in (args.out, args.html):  # before any work: an unwritable place is bad input
+        if target is not None:
+            check_output_dir(Path(target).resolve().parent)
+            if Path(target).is_dir():
+                raise ValueError(f"{target!r} is a folder; give a file name")
+    sol = solver.solve(inst, seed=args.seed, time_limit=args.time_limit)
+    errors = validate(sol.packing) if sol.packing is not None else ["no packing returned"]
+    if errors:
+        print(f"packzoo solve: {args.solver} gave an invalid packing: {errors[:3]}", file=sys.stderr)
+        return 1
+    pk = sol.packing
+    lb = lower_bound(inst)
+    pk.save(args.out, solver=args.solver, params=params, status=sol.status, seconds=round(sol.seconds, 4),
+            lower_bound=lb, ratio_lb=pk.surface_area / lb, source=str(args.file))
+    print(f"{args.file}: {inst.n} items; {args.solver}: surface {pk.surface_area} ({pk.surface_area / lb:.4f} of the "
+          f"lower bound), bin {'x'.join(map(str, pk.bin))}, {sol.status}, {sol.seconds:.2f} s; wrote {args.out}")
+    if args.html:
+        from packzoo._io import atomic_write_text
+        from packzoo.viz import packing_figure
+
+        atomic_write_text(args.html, packing_figure(pk).to_html(include_plotlyjs=True, full_html=True))
+        print(f"wrote {args.html}")
+    return 0
 
 
 def _list_solvers(argv: list[str]) -> int:

@@ -13,10 +13,14 @@ from packzoo.envs.generators import (
     set_names,
     uniform,
 )
+from packzoo.envs.files import read_csv, read_instance, read_instances
 from packzoo.envs.instance import ORIENTATIONS, Instance, InstanceError
 from packzoo.envs.packing import Packing, PackingError, Placement, lower_bound, surface_area, validate
 
 __all__ = [
+    "read_csv",
+    "read_instance",
+    "read_instances",
     "ENV_IDS",
     "BinPack3DEnv",
     "BinPack3DPlaceEnv",

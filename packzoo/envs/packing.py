@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from packzoo._io import atomic_write_text
 from packzoo.envs.instance import ORIENTATIONS, Instance
 
 
@@ -153,6 +156,21 @@ class Packing:
     def to_json(self) -> str:
         """:meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict())
+
+    def save(self, path: str | os.PathLike, **facts: Any) -> None:
+        """Write the packing as JSON atomically, with its bin and surface (and any ``facts``, such
+        as the solver and its status) beside it; :meth:`load` reads it back."""
+        d = {**self.to_dict(), "bin": list(self.bin), "surface_area": int(self.surface_area), **facts}
+        atomic_write_text(path, json.dumps(d) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Packing:
+        """The Packing a :meth:`save` wrote (facts beside it are ignored; the packing is rebuilt)."""
+        try:
+            d = json.loads(Path(path).read_text())
+            return cls.from_dict(d)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise PackingError(f"{path}: not a packing file ({type(e).__name__}: {e})") from None
 
 
 def validate(packing: Packing) -> list[str]:

@@ -39,6 +39,7 @@ import numpy as np
 
 from packzoo._checks import positive_int
 from packzoo._io import atomic_write_text, check_output_dir
+from packzoo.envs.files import read_instances
 from packzoo.envs.generators import instance_set, known_optimum
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, lower_bound, validate
@@ -249,23 +250,22 @@ def _pool_init() -> None:
     warm_up()
 
 
-def _pool_task(set_name: str, count: int, k: int, name: str, params: dict[str, Any], seed: int,
+def _pool_task(inst: Instance, k: int, name: str, params: dict[str, Any], seed: int,
                time_limit: float | None) -> tuple[int, str, dict[str, Any]]:
-    """One solve in a worker process: the solver is built once per worker, the instance from its set."""
+    """One solve in a worker process: the solver is built once per worker."""
     if name not in _WORKER_SOLVERS:
         _WORKER_SOLVERS[name] = create_solver(name, **params)
-    inst = instance_set(set_name, count)[k]
     return k, name, run_one(_WORKER_SOLVERS[name], name, inst, k, seed, time_limit)
 
 
-def _run_pool(todo, jobs, set_name, count, seed, time_limit, params, finished) -> None:
+def _run_pool(todo, jobs, insts, seed, time_limit, params, finished) -> None:
     """Solve ``todo`` on ``jobs`` processes (spawned: torch and numba threads do not survive a fork)."""
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init)
     try:
-        pending = {pool.submit(_pool_task, set_name, count, k, n, params[n], seed, time_limit) for k, n in todo}
+        pending = {pool.submit(_pool_task, insts[k], k, n, params[n], seed, time_limit) for k, n in todo}
         while pending:
             ready, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in ready:
@@ -291,8 +291,31 @@ def warm_up() -> None:
     heuristics.evaluate(tiny, np.array([[0, 1, 2]]), "ep")
 
 
+def load_set(spec: str, count: int) -> tuple[list[Instance], str, list[str] | None]:
+    """The instances a leaderboard runs on: the first ``count`` of a named set, or a user's own
+    instance file or folder of files (all of them, up to ``count``).
+
+    Returns (instances, the key that identifies them, the files or None). A file set's key holds
+    a digest of the instances, so editing a file never reuses the old results.
+    """
+    p = Path(spec)
+    if not p.exists():
+        return instance_set(spec, count), spec, None
+    insts, files = read_instances(p)
+    insts, files = insts[:count], files[:count]
+    digest = hashlib.sha256(json.dumps([i.to_dict() for i in insts]).encode()).hexdigest()[:16]
+    return insts, f"{spec}#{digest}", [str(f) for f in files]
+
+
+def _known_optimum(set_name: str) -> float | None:
+    try:
+        return known_optimum(set_name)
+    except ValueError:  # a user's own files: nothing is known
+        return None
+
+
 def _best_known(set_name: str, count: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    opt = known_optimum(set_name)
+    opt = _known_optimum(set_name)
     out = []
     for k in range(count):
         rs = [r for r in results if r["instance"] == k and r["valid"]]
@@ -384,7 +407,8 @@ def run_leaderboard(
     """Run ``solvers`` on the first ``instances`` of ``set_name``; referee, rank, and save to ``out``.
 
     Args:
-        set_name: a named instance set (``uniform-n8``, ``orders-n10``, ``cube-n20``, ...).
+        set_name: a named instance set (``uniform-n8``, ``orders-n10``, ``cube-n20``, ...), or a
+            path: an instance file (JSON or CSV, see :mod:`packzoo.envs.files`) or a folder of them.
         instances: how many of its instances (the first ones).
         solvers: registered solver names, a list or a comma-separated string.
         time_limit: seconds per solve (None: no limit).
@@ -416,7 +440,7 @@ def run_leaderboard(
     for p in params:
         if p not in names:
             raise ValueError(f"parameters given for {p!r}, which is not among the solvers {names}")
-    insts = instance_set(set_name, int(instances))
+    insts, set_key, files = load_set(set_name, int(instances))
     built = {n: create_solver(n, **params.get(n, {})) for n in names}
     solver_meta = {}
     for n, s in built.items():
@@ -435,7 +459,7 @@ def run_leaderboard(
     distrusted: list[str] = []
 
     tasks = [(k, n) for k in range(len(insts)) for n in names]
-    keys = {(k, n): _key(set_name, seed, time_limit, n, {"params": solver_meta[n]["params"],
+    keys = {(k, n): _key(set_key, seed, time_limit, n, {"params": solver_meta[n]["params"],
                                                           "fingerprint": solver_meta[n]["fingerprint"]}, k)
             for k, n in tasks}
     found: dict[tuple[int, str], dict[str, Any]] = {}
@@ -468,7 +492,7 @@ def run_leaderboard(
 
     try:
         if todo and jobs > 1:
-            _run_pool(todo, jobs, set_name, len(insts), seed, time_limit, {n: params.get(n, {}) for n in names}, finished)
+            _run_pool(todo, jobs, insts, seed, time_limit, {n: params.get(n, {}) for n in names}, finished)
         elif todo:
             warm_up()
             for k, n in todo:
@@ -491,6 +515,7 @@ def run_leaderboard(
         "solvers": solver_meta,
         "best_known": best,
         "results": results,
+        **({"files": files, "instance_dims": [i.dims.tolist() for i in insts]} if files else {}),
         "summary": [{**row, "keeps_time_limit": bool(solver_meta[row["solver"]]["card"]["keeps_time_limit"])}
                     for row in summarise(results, names)],
         "reused": reused,
@@ -535,7 +560,7 @@ def _parse_param(text: str) -> tuple[str, str, Any]:
 def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50")
+    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50, or an instance file (.json, .csv) or a folder of them")
     p.add_argument("--instances", type=int, default=200, help="how many instances of the set (the first ones)")
     p.add_argument("--solvers", default="random,sort-volume,lsa-lws,best-order", help="comma-separated solver names (see `packzoo solvers`)")
     p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solve")

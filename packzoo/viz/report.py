@@ -93,6 +93,8 @@ def summarise(lb: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _instances(lb: Mapping[str, Any]) -> list[Instance]:
+    if lb.get("instance_dims"):  # a board of the user's own instance files carries them
+        return [Instance(d) for d in lb["instance_dims"]]
     count = lb.get("instances")
     if not isinstance(count, int):
         count = 1 + max((int(r["instance"]) for r in lb["results"]), default=0)
