@@ -71,3 +71,15 @@ def test_list_models_by_family():
     assert list_models(family="sb3") == ["sb3-maskppo-n10", "sb3-maskppo-place-n10"]
     with pytest.raises(ValueError, match="unknown family"):
         list_models(family="nope")
+
+
+def test_a_deleted_weights_file_is_not_listed_as_shipped(tmp_path, monkeypatch, capsys):
+    from packzoo.cli import main
+    from packzoo.zoo import weights
+
+    name = "ptrnet-binpack-n8"
+    shutil.copy(WEIGHTS_DIR / f"{name}.json", tmp_path / f"{name}.json")  # the card, not the file
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    assert model_card(name).weights is None
+    assert main(["models", "ptrnet-binpack-n8"]) == 0
+    assert "no weights" in capsys.readouterr().out
