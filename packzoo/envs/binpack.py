@@ -69,7 +69,7 @@ class _BinPackBase(gym.Env):
         generator: GeneratorLike = "uniform",
         instance_set: str | None = None,
         reward: str = "dense",
-        invalid_action: str = "raise",
+        invalid_action: str = "penalize",
         invalid_penalty: float = 0.1,
         max_invalid: int | None = None,
         render_mode: str | None = None,
@@ -332,8 +332,11 @@ class BinPack3DEnv(_BinPackBase):
     ## Rewards
     Dense (default): minus the growth of the bin's surface divided by the instance's lower bound,
     so an episode's return is minus the final ratio to the lower bound. Sparse: 0 until the last
-    step, then minus that ratio. An invalid action raises :class:`InvalidActionError`, or with
-    ``invalid_action="penalize"`` changes nothing and gives ``-invalid_penalty``.
+    step, then minus that ratio. An invalid (masked) action changes nothing and gives
+    ``-invalid_penalty`` (the default, ``invalid_action="penalize"``: Gymnasium's and SB3's
+    checkers step unmasked random actions and pass), or raises :class:`InvalidActionError` with
+    ``invalid_action="raise"`` (for debugging a policy, and what the solvers use: a policy cannot
+    cheat the mask).
 
     ## Episode End
     Terminates when every item is packed. Truncates after ``max_invalid`` invalid actions (only
@@ -343,7 +346,7 @@ class BinPack3DEnv(_BinPackBase):
     ``n_items`` (10; with ``instance_set``, the set's size, and a different explicit value is a
     ValueError), ``max_items`` (padding, default n_items), ``generator`` ("uniform",
     "orders", "cube" or a callable ``rng -> Instance``), ``instance_set`` (a named set to draw from
-    instead), ``reward`` ("dense" or "sparse"), ``invalid_action`` ("raise" or "penalize"),
+    instead), ``reward`` ("dense" or "sparse"), ``invalid_action`` ("penalize", default, or "raise"),
     ``invalid_penalty``, ``max_invalid``, ``render_mode`` ("ansi" or "human"), ``renderer`` (what
     "human" calls with the current Packing on every reset and step; ``gym.make`` passes
     :func:`packzoo.render_packing`, which writes ``packzoo-render.html`` in the working folder;

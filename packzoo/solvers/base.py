@@ -123,7 +123,7 @@ def rollout(
     cheat the mask.
     """
     if env is None:
-        env = BinPack3DEnv(n_items=instance.n)
+        env = BinPack3DEnv(n_items=instance.n, invalid_action="raise")
     obs, _ = env.reset(options={"instance": instance})
     done = False
     while not done:

@@ -195,6 +195,9 @@ class TrainConfig:
                               "max_items": self.max_items}
         if self.env_id == "packzoo/BinPack3DPlace-v0":
             kw["max_ems"] = self.max_ems
+        # Masked training never takes an invalid action (one would be a bug: raise); the plain
+        # algorithms cannot see the mask and learn from the penalty.
+        kw["invalid_action"] = "raise"
         if training:
             kw["generator"] = TrainingGenerator(self.generator, self.n_items, self.min_items)
             if not self.masked:

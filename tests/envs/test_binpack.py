@@ -38,11 +38,21 @@ def test_checkers_pass_without_warnings(env_id):
     from gymnasium.utils.env_checker import check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    # The checkers step random unmasked actions, so they run the envs in penalize mode.
+    # The checkers step random unmasked actions: the registered defaults (invalid actions are
+    # penalised) must pass them as they are (on env.unwrapped, as Gymnasium's checker asks).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        check_env(gym.make(env_id, n_items=5, invalid_action="penalize").unwrapped)
-        sb3_check_env(gym.make(env_id, n_items=5, invalid_action="penalize").unwrapped)
+        check_env(gym.make(env_id).unwrapped)
+        sb3_check_env(gym.make(env_id).unwrapped)
+        check_env(gym.make(env_id, n_items=5).unwrapped)
+
+
+def test_raise_mode_refuses_a_masked_action():
+    env = gym.make("packzoo/BinPack3D-v0", n_items=3, invalid_action="raise").unwrapped
+    env.reset(seed=0)
+    env.step(0)
+    with pytest.raises(InvalidActionError):
+        env.step(0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -96,7 +106,7 @@ def test_place_env_corner_and_orientation():
 
 
 def test_padding_and_mixed_sizes():
-    env = BinPack3DEnv(n_items=3, max_items=6)
+    env = BinPack3DEnv(n_items=3, max_items=6, invalid_action="raise")
     obs, _ = env.reset(options={"instance": Instance([[1, 2, 3], [2, 2, 2]])})
     assert obs["present"].tolist() == [1, 1, 0, 0, 0, 0]
     assert env.action_masks().tolist() == [True, True, False, False, False, False]
@@ -107,7 +117,8 @@ def test_padding_and_mixed_sizes():
 
 
 def test_invalid_action_raises_or_penalizes():
-    env = BinPack3DEnv(n_items=3)
+    assert BinPack3DEnv(n_items=3).invalid_action == "penalize"  # the default passes the checkers
+    env = BinPack3DEnv(n_items=3, invalid_action="raise")
     env.reset(seed=0)
     env.step(1)
     with pytest.raises(InvalidActionError, match="already packed"):

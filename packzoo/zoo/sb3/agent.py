@@ -85,7 +85,8 @@ class AgentConfig:
 
     def play_env_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the env the agent plays in."""
-        kw: dict[str, Any] = {"n_items": self.max_items, "max_items": self.max_items}
+        # "raise": a trained agent acts through the mask; an invalid action would be a bug.
+        kw: dict[str, Any] = {"n_items": self.max_items, "max_items": self.max_items, "invalid_action": "raise"}
         if self.env_id == "packzoo/BinPack3DPlace-v0":
             kw["max_ems"] = self.max_ems
         return kw
