@@ -28,6 +28,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench-activations]"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench-quant]"
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
