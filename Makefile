@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# MovieLens-100k for the ctr family: only the files the recbole wheel ships; never its deps
+	$(BIN)/python -m pip install --quiet --no-deps recbole==1.2.1
 	touch $(STAMP)
 
 # Headless Chromium for the browser tests comes from Debian's packages, never a browser download.
