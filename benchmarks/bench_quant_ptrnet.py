@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from packzoo.envs.generators import instance_set
+from packzoo.envs.rules import sort_orders
 from packzoo.zoo import create_model, quantize
 from packzoo.zoo.ptrnet import decode as D
 from packzoo.zoo.quant.export import compact_bytes
@@ -60,6 +61,13 @@ def main(argv: list[str] | None = None) -> None:
             worse = int((per > base[s][1] + 1e-9).sum())
             cells.append(f"{mean:17.1f} {mean / base[s][0] - 1:+7.2%} {worse:8d}")
         print(f"{label:30s} {kb:8.1f} " + " ".join(cells) + f"   ({time.perf_counter() - t0:.1f} s)")
+    # For scale: the best simple order rule on the same instances.
+    cells = []
+    for s in sets:
+        dims, n = D.pad(instance_set(s, args.instances))
+        mean = float(np.mean(D.surfaces(dims, n, sort_orders(dims)["volume"])))
+        cells.append(f"{mean:17.1f} {mean / base[s][0] - 1:+7.2%} {'':8s}")
+    print(f"{'(sort-volume rule, no network)':30s} {'':8s} " + " ".join(cells))
 
 
 if __name__ == "__main__":

@@ -78,10 +78,14 @@ def evaluate_pretrained(name: str, images: int = 10000, directory: str | os.Path
 
     if not isinstance(images, int) or not 1 <= images <= 10000:
         raise ValueError(f"images must be an integer in 1..10000, got {images!r}")
-    torch.set_num_threads(1)  # the same reduction order every time
     model = build(name, pretrained=True, directory=directory)
     x, y = D.load("test", images)
-    return {**D.accuracy(model, x, y), "images": images}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same reduction order every time, on any machine
+    try:
+        return {**D.accuracy(model, x, y), "images": images}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _factory(name: str):
