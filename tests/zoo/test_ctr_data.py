@@ -37,6 +37,12 @@ def test_movielens_labels_splits_and_tail():
     assert np.array_equal(movielens_split("random").test.extra["item"], sp.test.extra["item"])
     t = movielens_split("time")
     assert t.train.extra["timestamp"].max() <= t.test.extra["timestamp"].min()
+    u = movielens_split("user-time")  # each user's last 20%: every test row after that user's training rows
+    last = {}
+    for user, ts in zip(u.train.extra["user"].tolist(), u.train.extra["timestamp"].tolist()):
+        last[user] = max(last.get(user, ts), ts)
+    assert all(ts >= last[user] for user, ts in zip(u.test.extra["user"].tolist(), u.test.extra["timestamp"].tolist()))
+    assert len(u.test) == sum(round(c * 0.2) for c in np.unique(ml.user, return_counts=True)[1])
 
 
 def test_movielens_reads_grouplens_files(tmp_path):

@@ -17,7 +17,10 @@ clicked rows (``nan`` elsewhere). Fields: user ``user_id, age, gender, occupatio
 ``item_id, genres`` (a bag), ``year``. Splits (:func:`movielens_split`):
 
 - ``random``: a seeded permutation, the first 80% of rows train, the rest test (seed 0 by default);
-- ``time``: a global time cut: rows sorted by timestamp (ties by row order), the first 80% train;
+- ``time``: a global time cut: rows sorted by timestamp (ties by row order), the first 80% train
+  (85% of its test rows are then users with no training row at all: a cold-start test);
+- ``user-time``: the last 20% (rounded) of each user's ratings in time order are test, the rest
+  train (every test user has earlier training rows);
 - ``random-val``: for tuning, never for reporting: the ``random`` split's training rows split again
   (seed + 1, 87.5/12.5: 70,000 train, 10,000 validation); the test rows are not touched.
 
@@ -40,7 +43,7 @@ GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy",
           "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
 MAX_GENRES = 6
 TAIL_ROWS = 20
-SPLITS = ("random", "time", "random-val")
+SPLITS = ("random", "time", "user-time", "random-val")
 LICENCE = ("MovieLens-100k (GroupLens Research, University of Minnesota): research use only, acknowledge "
            "Harper & Konstan 2015 (ACM TiiS 5(4)), no redistribution and no commercial use without permission")
 
@@ -184,17 +187,21 @@ def movielens100k(directory: str | os.PathLike | None = None) -> MovieLens:
         raise DatasetError(f"{d}: ratings name users {missing_u[:5]} or items {missing_i[:5]} the attribute files lack")
     if ((ratings["rating"] < 1) | (ratings["rating"] > 5)).any():
         raise DatasetError(f"{d}: ratings must be 1..5")
-    genres = np.full((n, MAX_GENRES), -1, np.int64)
-    year = np.zeros(n, np.int64)
-    for it in np.unique(ratings["item"]):
-        gs, y = item_attr[int(it)]
-        rows = ratings["item"] == it
-        genres[rows, :min(len(gs), MAX_GENRES)] = gs[:MAX_GENRES]
-        year[rows] = y
-    ua = np.array([user_attr[int(u)] for u in ratings["user"]], dtype=object)
-    ml = MovieLens(ratings["user"], ratings["item"], ratings["rating"], ratings["timestamp"],
-                   ua[:, 0].astype(np.int64), ua[:, 1].astype(str), ua[:, 2].astype(str), ua[:, 3].astype(str),
-                   genres, year, source=str(d))
+    # attributes by id, then one fancy-index per column (ids are small positive integers)
+    top = int(max(max(item_attr), ratings["item"].max())) + 1
+    genres_of = np.full((top, MAX_GENRES), -1, np.int64)
+    year_of = np.zeros(top, np.int64)
+    for it, (gs, y) in item_attr.items():
+        genres_of[it, :min(len(gs), MAX_GENRES)] = gs[:MAX_GENRES]
+        year_of[it] = y
+    utop = int(max(max(user_attr), ratings["user"].max())) + 1
+    ucols = [np.zeros(utop, np.int64), np.full(utop, "", object), np.full(utop, "", object), np.full(utop, "", object)]
+    for u, attrs in user_attr.items():
+        for col, v in zip(ucols, attrs):
+            col[u] = v
+    it, us = ratings["item"], ratings["user"]
+    ml = MovieLens(us, it, ratings["rating"], ratings["timestamp"], ucols[0][us], ucols[1][us].astype(str),
+                   ucols[2][us].astype(str), ucols[3][us].astype(str), genres_of[it], year_of[it], source=str(d))
     _CACHE[key] = ml
     return ml
 
@@ -237,13 +244,31 @@ def split_table(table: ClickTable, split: str = "random", seed: int = 0, test_fr
     if not 0 < test_fraction < 1:
         raise DatasetError(f"test_fraction must be in (0, 1), got {test_fraction}")
     n = len(table)
+    if split == "user-time":
+        if "timestamp" not in table.extra or "user" not in table.extra:
+            raise DatasetError("a user-time split needs extra['timestamp'] and extra['user']")
+        user, ts = table.extra["user"], table.extra["timestamp"]
+        by = np.lexsort((np.arange(n), ts, user))  # by user, then time, then row
+        u_sorted = user[by]
+        first = np.r_[0, np.flatnonzero(u_sorted[1:] != u_sorted[:-1]) + 1]
+        counts = np.diff(np.r_[first, n])
+        rank = np.arange(n) - np.repeat(first, counts)
+        n_test = np.repeat(np.round(counts * test_fraction).astype(np.int64), counts)
+        is_test = rank >= np.repeat(counts, counts) - n_test
+        order = np.r_[by[~is_test], by[is_test]]
+        cut = int((~is_test).sum())
+        return _with_tail(split, table, order, cut)
     if split == "random":
         order = np.random.default_rng(seed).permutation(n)
     else:
         if "timestamp" not in table.extra:
             raise DatasetError("a time split needs timestamps (extra['timestamp'])")
         order = np.argsort(table.extra["timestamp"], kind="stable")
-    cut = int(round(n * (1 - test_fraction)))
+    return _with_tail(split, table, order, int(round(n * (1 - test_fraction))))
+
+
+def _with_tail(split: str, table: ClickTable, order: np.ndarray, cut: int) -> Split:
+    """The split whose training rows are ``order[:cut]``, with the tail rows of its test part marked."""
     train, test = table.take(order[:cut]), table.take(order[cut:])
     items, counts = np.unique(train.extra["item"], return_counts=True)
     lookup = dict(zip(items.tolist(), counts.tolist()))
