@@ -46,7 +46,7 @@ from packzoo.train.run import (
     recipe,
 )
 from packzoo.zoo.activations import CHECK_LIMITS, MODEL_NAMES, dataset_text, evaluate_net
-from packzoo.zoo.activations.functions import FORMS, LearnedActivation
+from packzoo.zoo.activations.functions import FORMS, INIT_FUNCTIONS, LearnedActivation
 from packzoo.zoo.activations.nets import ActNet, NetConfig, count_params, preset_config
 from packzoo.zoo.activations.tasks import Task, batch_indices, load_task, score, task_names
 
@@ -195,7 +195,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shared", action="store_true", help="one activation per layer instead of one per unit")
     p.add_argument("--range", type=float, nargs=2, default=(-3.0, 3.0), metavar=("LO", "HI"),
                    help="activation grid range (default: -3 3)")
-    p.add_argument("--init", default="silu", help="function the activations start as (default: %(default)s)")
+    p.add_argument("--init", choices=sorted(INIT_FUNCTIONS), default="silu",
+                   help="function the activations start as (default: %(default)s)")
     p.add_argument("--deep-layers", type=positive_int, default=4, help="hidden layers of mlp-relu-deep (default: %(default)s)")
     p.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
                    help="AdamW with cosine schedule, or full-batch L-BFGS (default: %(default)s)")
