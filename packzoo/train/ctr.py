@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=sorted(MODEL_KINDS), default="ctr-rc-mlp", help="(default: %(default)s)")
     p.add_argument("--data", default="movielens-100k",
                    help="movielens-100k | synthetic | criteo:PATH | csv:PATH | parquet:PATH (default: %(default)s)")
-    p.add_argument("--split", choices=("random", "time", "user-time", "random-val"), default="random", help="MovieLens split (default: %(default)s)")
+    p.add_argument("--split", choices=("random", "time", "user-time", "random-val", "time-val"), default="random", help="MovieLens split (default: %(default)s)")
     p.add_argument("--spec", default=None, help="column spec (JSON) of csv:/parquet: data")
     p.add_argument("--movielens-dir", default=None, help="folder with the GroupLens ml-100k files (default: recbole's)")
     p.add_argument("--test-rows", type=positive_int, default=None, help="held-out rows of synthetic/file data")

@@ -222,3 +222,27 @@ def test_parquet_needs_pyarrow_or_reads(tmp_path):
     pq.write_table(pa.table({"u": [1, 2, 3], "i": ["a", "b", "a"], "y": [1, 0, 1]}), tmp_path / "x.parquet")
     (t,) = list(read_table(tmp_path / "x.parquet", spec, fmt="parquet"))
     assert t.ids["u"].ravel().tolist() == [1, 2, 3] and t.click.tolist() == [1, 0, 1]
+
+
+def test_gate_drops_ids_never_seen_in_training():
+    from packzoo.zoo.data.clicklog import ClickTable, single
+
+    cfg = default_config("ctr-rc-mlp", [("u", "user"), ("age", "user"), ("i", "item")], data="x",
+                         gate_fields=["u"], id_dropout=0.0, default_dim=16)
+    m = build_model(cfg)
+
+    def table(users):
+        ids = {"u": single(users)[0], "age": single([3] * len(users))[0], "i": single([7] * len(users))[0]}
+        w = {f: np.ones((len(users), 1), np.float32) for f in ids}
+        n = len(users)
+        return ClickTable(ids, w, {"u": "user", "age": "user", "i": "item"}, np.zeros(n, np.float32),
+                          np.full(n, np.nan, np.float32))
+
+    m.train()
+    m(table([5, 6, 2**62]))
+    m.eval()
+    g = m.gate(table([5, 2**62, 123456789, -1]))
+    assert g.weights["u"].ravel().tolist() == [1, 1, 0, 0] and g.weights["age"].ravel().tolist() == [1] * 4
+    assert int(m.sketch.sum()) == 6  # 3 ids x 2 rows of the sketch
+    with pytest.raises(ModelConfigError, match="gate_fields"):
+        default_config("ctr-rc-mlp", [("u", "user"), ("i", "item")], data="x", gate_fields=["zz"])

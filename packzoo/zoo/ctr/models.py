@@ -54,6 +54,13 @@ class CTRConfig:
         hidden: hidden layer sizes of each tower's MLP.
         rep_dim: size of the user / item / context representations.
         dropout: dropout in the towers (training only).
+        gate_fields: fields (e.g. ``user_id``) whose ids are counted in a count-min sketch during
+            training; at inference an id the sketch has seen fewer than ``min_count`` times is
+            treated as missing (weight 0) instead of feeding its never-trained code to the tower.
+            Memory stays fixed (``2 x sketch_width`` counters per field), whatever the id space.
+        id_dropout: training only: each row's gated fields are dropped with this probability, so
+            the towers learn to work from the other fields when an id is missing (cold start).
+        sketch_width, min_count: the sketch's width and the count an id needs to be used.
         lr_buckets: lr: hash buckets (shared by all fields).
         seed: seed of the hashes (coding and table hashing).
     """
@@ -68,6 +75,10 @@ class CTRConfig:
     hidden: tuple[int, ...] = (64,)
     rep_dim: int = 16
     dropout: float = 0.0
+    gate_fields: tuple[str, ...] = ()
+    id_dropout: float = 0.0
+    sketch_width: int = 8192
+    min_count: int = 1
     lr_buckets: int = 1 << 18
     seed: int = 0
 
@@ -77,6 +88,7 @@ class CTRConfig:
         fs = tuple((str(n), str(g)) for n, g in self.fields)
         object.__setattr__(self, "fields", fs)
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        object.__setattr__(self, "gate_fields", tuple(str(f) for f in self.gate_fields))
         if not fs:
             raise ModelConfigError("fields must name at least one field")
         names = [n for n, _ in fs]
@@ -103,6 +115,15 @@ class CTRConfig:
             raise ModelConfigError(f"hidden sizes must be positive, got {self.hidden}")
         if not 0 <= self.dropout < 1:
             raise ModelConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.id_dropout < 1:
+            raise ModelConfigError(f"id_dropout must be in [0, 1), got {self.id_dropout}")
+        for f in self.gate_fields:
+            if f not in names:
+                raise ModelConfigError(f"gate_fields names unknown field {f!r}; fields: {names}")
+        for key in ("sketch_width", "min_count"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ModelConfigError(f"{key} must be a positive integer, got {v!r}")
 
     def dim_of(self, name: str) -> int:
         table = self.code_dim if self.kind == "rc" else self.buckets
@@ -112,6 +133,7 @@ class CTRConfig:
         d = asdict(self)
         d["fields"] = [list(f) for f in self.fields]
         d["hidden"] = list(self.hidden)
+        d["gate_fields"] = list(self.gate_fields)
         return d
 
     @classmethod
@@ -125,6 +147,8 @@ class CTRConfig:
             d["fields"] = tuple(tuple(f) for f in d["fields"])
         if "hidden" in d:
             d["hidden"] = tuple(d["hidden"])
+        if "gate_fields" in d:
+            d["gate_fields"] = tuple(d["gate_fields"])
         return cls(**d)
 
 
@@ -208,10 +232,38 @@ class TowerModel(nn.Module):
         feat = cfg.rep_dim * (len(self.present) + 1)
         self.ctr_head = nn.Linear(feat, 1)
         self.cvr_head = nn.Linear(feat, 1)
+        if cfg.gate_fields:
+            self.register_buffer("sketch", torch.zeros(len(cfg.gate_fields), 2, cfg.sketch_width, dtype=torch.int32))
+
+    def _sketch_slots(self, k: int, ids: np.ndarray) -> list[torch.Tensor]:
+        w = np.uint64(self.cfg.sketch_width)
+        return [torch.from_numpy((hash_ids(ids, salt(self.cfg.seed, k, 7001 + r)) % w).astype(np.int64))
+                for r in range(2)]
+
+    def gate(self, table: ClickTable) -> ClickTable:
+        """Training: count the gated ids, drop them with ``id_dropout``; inference: drop unseen ids."""
+        if not self.cfg.gate_fields:
+            return table
+        weights = dict(table.weights)
+        for k, f in enumerate(self.cfg.gate_fields):
+            ids, w = table.ids[f], np.asarray(table.weights[f], np.float32)
+            slots = self._sketch_slots(k, ids)
+            if self.training:
+                with torch.no_grad():
+                    for r in range(2):
+                        self.sketch[k, r].index_add_(0, slots[r].reshape(-1),
+                                                     torch.from_numpy((w > 0).astype(np.int32).reshape(-1)))
+                if self.cfg.id_dropout:
+                    keep = (torch.rand(len(w)) >= self.cfg.id_dropout).numpy()
+                    weights[f] = w * keep[:, None]
+            else:
+                count = torch.minimum(self.sketch[k, 0][slots[0]], self.sketch[k, 1][slots[1]]).numpy()
+                weights[f] = w * (count >= self.cfg.min_count)
+        return ClickTable(table.ids, weights, table.groups, table.click, table.conversion, table.extra)
 
     def representations(self, table: ClickTable) -> dict[str, torch.Tensor]:
         """The user / item / context representations of each row."""
-        vecs = self.encoder(table)
+        vecs = self.encoder(self.gate(table))
         # the L2 norm of the looked-up field vectors (what matrix factorisation regularises): the
         # trainer adds ``reg * penalty`` to the loss; only rows in the batch are touched
         if self.training:

@@ -22,7 +22,9 @@ clicked rows (``nan`` elsewhere). Fields: user ``user_id, age, gender, occupatio
 - ``user-time``: the last 20% (rounded) of each user's ratings in time order are test, the rest
   train (every test user has earlier training rows);
 - ``random-val``: for tuning, never for reporting: the ``random`` split's training rows split again
-  (seed + 1, 87.5/12.5: 70,000 train, 10,000 validation); the test rows are not touched.
+  (seed + 1, 87.5/12.5: 70,000 train, 10,000 validation); the test rows are not touched;
+- ``time-val``: likewise for ``time``: its 80,000 training rows cut again by time (the last 10,000
+  are the validation rows).
 
 The tail slice of a split is the test rows whose item has fewer than 20 training rows.
 """
@@ -43,7 +45,7 @@ GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy",
           "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western")
 MAX_GENRES = 6
 TAIL_ROWS = 20
-SPLITS = ("random", "time", "user-time", "random-val")
+SPLITS = ("random", "time", "user-time", "random-val", "time-val")
 LICENCE = ("MovieLens-100k (GroupLens Research, University of Minnesota): research use only, acknowledge "
            "Harper & Konstan 2015 (ACM TiiS 5(4)), no redistribution and no commercial use without permission")
 
@@ -241,6 +243,8 @@ def split_table(table: ClickTable, split: str = "random", seed: int = 0, test_fr
         raise DatasetError(f"unknown split {split!r}; splits: {', '.join(SPLITS)}")
     if split == "random-val":
         return split_table(split_table(table, "random", seed, test_fraction).train, "random", seed + 1, 0.125)
+    if split == "time-val":
+        return split_table(split_table(table, "time", seed, test_fraction).train, "time", seed, 0.125)
     if not 0 < test_fraction < 1:
         raise DatasetError(f"test_fraction must be in (0, 1), got {test_fraction}")
     n = len(table)
