@@ -250,9 +250,14 @@ class TowerModel(nn.Module):
             slots = self._sketch_slots(k, ids)
             if self.training:
                 with torch.no_grad():
+                    inc = torch.zeros_like(self.sketch[k])
                     for r in range(2):
-                        self.sketch[k, r].index_add_(0, slots[r].reshape(-1),
-                                                     torch.from_numpy((w > 0).astype(np.int32).reshape(-1)))
+                        inc[r].index_add_(0, slots[r].reshape(-1), torch.from_numpy((w > 0).astype(np.int32).reshape(-1)))
+                    if torch.distributed.is_available() and torch.distributed.is_initialized():
+                        # data-parallel: every process counts every process's rows, so the sketches
+                        # stay equal (and DDP's buffer broadcast from rank 0 loses nothing)
+                        torch.distributed.all_reduce(inc)
+                    self.sketch[k] += inc
                 if self.cfg.id_dropout:
                     keep = (torch.rand(len(w)) >= self.cfg.id_dropout).numpy()
                     weights[f] = w * keep[:, None]
