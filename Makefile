@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench browser clean
+.PHONY: run test bench browser datasets clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,23 @@ browser:
 	    || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "chromium missing; browser tests will be skipped"; fi; }
 
-run: $(STAMP)
+# Offline data from Debian's packages (never a download at run time): Fashion-MNIST for the
+# transfer, quant and activations families. A missing package makes their loaders say which to install.
+DEBIAN_DATASETS := dataset-fashion-mnist
+datasets:
+	@test -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DATASETS) >/dev/null) \
+	    || echo "$(DEBIAN_DATASETS) could not be installed"; \
+	  else echo "$(DEBIAN_DATASETS) missing: apt-get install $(DEBIAN_DATASETS)"; fi; }
+
+run: $(STAMP) datasets
 	$(BIN)/packzoo
 
-test: $(STAMP) browser
+test: $(STAMP) browser datasets
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) datasets
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench-activations]"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench-quant]"
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
