@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DatasetError(f"{path}: truncated or corrupt gzip ({e})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DatasetError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
@@ -73,6 +74,8 @@ def fashion_mnist(split: str = "train", directory: str | os.PathLike | None = No
     images, labels = read_idx(img_file), read_idx(lab_file)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise DatasetError(f"{img_file}: expected uint8 images of 28x28, got {images.dtype} {images.shape}")
+    if len(images) == 0:
+        raise DatasetError(f"{img_file}: no images")
     if labels.ndim != 1 or len(labels) != len(images):
         raise DatasetError(f"{lab_file}: {labels.shape[0] if labels.ndim else 0} labels for {len(images)} images in {img_file}")
     if labels.min() < 0 or labels.max() > 9:
