@@ -145,6 +145,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         name = "transfer-cnn-fashion04"
         card = load_card(name).to_dict()
+        old = card.get("extra", {}).get("sweep")
+        if old and old.get("seeds") == seeds and old.get("epochs") == args.epochs:
+            # Runs over other targets add their rows; the commands that made the table are kept.
+            merged = {**old["table"], **table}
+            commands = [c for c in old.get("commands", [old.get("command")]) if c] + [result["command"]]
+            result = {**result, "table": merged, "commands": commands}
         card["extra"] = {**card.get("extra", {}), "sweep": result}
         for k in ("name", "sha256", "bytes"):
             card.pop(k)

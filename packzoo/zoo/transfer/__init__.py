@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from packzoo.zoo import register_model
-from packzoo.zoo.weights import fit_weights, load_card, load_weights, pretrained_arguments
+from packzoo.zoo.weights import fit_weights, has_weights, load_card, load_weights, pretrained_arguments
 
 FAMILY = "transfer"
 CNN_NAME = "transfer-cnn-fashion04"
@@ -62,7 +62,8 @@ def build_cnn(name: str | None = CNN_NAME, pretrained: bool = False, directory: 
 
 def build_transform(name: str | None = None, pretrained: bool = False, directory: str | os.PathLike | None = None,
                     **overrides: Any):
-    """A :class:`TransformHead` in eval mode (W = I when fresh); ``pretrained`` loads ``name``.
+    """A :class:`TransformHead` in eval mode (fresh: W = I, shaped like the shipped ``name``);
+    ``pretrained`` loads ``name``.
 
     The head maps the source CNN's features (its card's ``config["backbone"]`` names the CNN and
     ``config["layer"]`` which of its features, see :meth:`SourceCNN.features`).
@@ -74,7 +75,11 @@ def build_transform(name: str | None = None, pretrained: bool = False, directory
         tensors = load_weights(name, directory)
         cfg = {k: v for k, v in load_card(name, directory).config.items() if k not in ("backbone", "layer")}
         return fit_weights(TransformHead(TransformConfig.from_dict(cfg)), tensors, name)
-    model = TransformHead(TransformConfig.from_dict(dict(overrides)))
+    # A fresh head has the shipped one's shape (the features it maps fix in_dim), W = I.
+    cfg = {}
+    if name is not None and has_weights(name, directory):
+        cfg = {k: v for k, v in load_card(name, directory).config.items() if k not in ("backbone", "layer")}
+    model = TransformHead(TransformConfig.from_dict({**cfg, **overrides}))
     model.eval()
     return model
 
