@@ -304,3 +304,22 @@ def test_trainer_admm_resume_bit_identical(tmp_path):
     assert any(k.startswith("admm_lambda/") for k in a)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
+
+
+# -- shipped models --------------------------------------------------------------------------
+def test_shipped_quantized_models_are_on_grid_and_compact():
+    from packzoo.zoo import create_model, list_models, model_card
+
+    names = [n for n in list_models(family="quant") if model_card(n).weights is not None]
+    assert "quant-resnet-fashion-fp" in names
+    fp_bytes = model_card("quant-resnet-fashion-fp").weights.bytes
+    for name in names:
+        card = model_card(name)
+        if card.extra["method"] == "fp":
+            continue
+        m = create_model(name, pretrained=True)
+        spec = m.quant_spec
+        assert spec.levels.name == card.extra["levels"] and on_grid(m, spec), name
+        assert len(spec.params) == len(select_params(m))  # all but the first and last layer
+        # the compact file is several times smaller than the float one
+        assert card.weights.bytes < fp_bytes * (spec.levels.bits + 4) / 32, name
