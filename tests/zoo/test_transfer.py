@@ -247,3 +247,17 @@ def test_shipped_models_pass_check_model(name):
     if not _shipped(name):
         pytest.skip(f"{name} is not shipped")
     check_model(name)
+
+
+def test_the_trainers_step_minimises_the_talks_loss_on_its_triplets():
+    """The step's pml call (anchors as embeddings, the others as ref_emb) gives the hand loss's mean."""
+    from packzoo.zoo.transfer.fit import FitConfig, TransformTrainer
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(200, 16, generator=g), torch.randint(0, 4, (200,), generator=g)
+    tr = TransformTrainer(x, y, FitConfig(method="random"), seed=0)
+    with torch.no_grad():
+        tr.head.weight.mul_(0.3)
+    a, p, n = tr.miner(tr.embed(x), y)
+    want = hand_loss(tr.embed(x[a]), tr.embed(x[p]), tr.embed(x[n])).mean().item()
+    assert tr._triplet_step(a, p, n) == pytest.approx(want, rel=1e-5)

@@ -115,10 +115,12 @@ class TransformTrainer:
             return self.head(torch.as_tensor(features).float())
 
     def _triplet_step(self, a: torch.Tensor, p: torch.Tensor, n: torch.Tensor) -> float:
-        emb = self.head(self.x[torch.cat([a, p, n])])
-        m = len(a)
-        ar = torch.arange(m)
-        loss = self.loss(emb, None, (ar, ar + m, ar + 2 * m))
+        # Anchors as pml's embeddings, positives and negatives as its ref_emb, each item once: the
+        # loss's distance matrix is then (anchors x others), not (3T x 3T).
+        ua, ai = torch.unique(a, return_inverse=True)
+        ur, ri = torch.unique(torch.cat([p, n]), return_inverse=True)
+        emb, ref = self.head(self.x[ua]), self.head(self.x[ur])
+        loss = self.loss(emb, None, (ai, ri[:len(p)], ri[len(p):]), ref_emb=ref)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
