@@ -146,8 +146,6 @@ def run_classification(task_name: str, args: argparse.Namespace, use_kan: bool) 
     else:
         params, recipe = 118282, dict(steps=4690, lr=2e-3, batch_size=128, weight_decay=0.05)
     variants = [(label(m, kw), m, kw) for m, kw in CLASS_VARIANTS]
-    if task_name == "fashion" and not args.all_forms:
-        variants = [v for v in variants if v[0] in ("learned-bspline-layer", "learned-bspline-unit", "shallow-relu", "mlp-relu-deep")]
     per_model: dict[str, list[dict[str, Any]]] = {}
     for seed in range(args.seeds):
         for name, model, kw in variants:
@@ -190,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task-seed", type=int, default=0, help="seed of the fitting points")
     p.add_argument("--no-kan", action="store_true", help="skip pykan's KAN")
     p.add_argument("--kan-fashion", action="store_true", help="also train a KAN on Fashion-MNIST (slow)")
-    p.add_argument("--all-forms", action="store_true", help="every learned form on Fashion-MNIST too")
     p.add_argument("--out", default="results/activations", help="folder for the JSON results")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
