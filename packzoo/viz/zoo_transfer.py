@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from packzoo.zoo import list_models, model_card
 
 CNN = "transfer-cnn-fashion04"
-POOL_SIZES = {"fashion59": 6000, "digits": 90}  # "all" per tag, for the x axis
+POOL_SIZES = {"fashion59": 6000, "digits": 90}  # "all" per tag (digits: about 90), for the x axis
 LABELS = {"fashion59": "Fashion-MNIST classes 5-9", "digits": "digits 28x28"}
 
 
@@ -46,7 +46,8 @@ def precision_figure(sweep: dict[str, Any]) -> go.Figure:
             methods += [m for m in pool if m not in methods]
     for col, t in enumerate(targets, start=1):
         pools = list(table[t])
-        xs = [POOL_SIZES.get(t.partition("@")[0], 1000) if p == "all" else int(p) for p in pools]
+        cap = POOL_SIZES.get(t.partition("@")[0], 1000)  # a pool holds at most this many per tag
+        xs = [cap if p == "all" else min(int(p), cap) for p in pools]
         for i, m in enumerate(methods):
             ys = [table[t][p].get(m, {}).get("p_at_1") for p in pools]
             es = [table[t][p].get(m, {}).get("p_at_1_std", 0.0) for p in pools]
