@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         y_int = integer_forward(layer, q.quant_spec.alphas[layer_name + ".weight"], "pow2-3bit", x_int, scale)
         secs = time.perf_counter() - t0
-        y_float = layer.double()(x_int.double() * scale)
+        with torch.no_grad():
+            y_float = layer.double()(x_int.double() * scale)
         rel = float((y_int - y_float).abs().max() / y_float.abs().max())
         print(f"shift-and-add {layer_name} ({tuple(layer.weight.shape)}): max |int - float| / max |float| = {rel:.2e} "
               f"({secs:.2f} s in numpy, a demonstration, not a fast kernel)")
