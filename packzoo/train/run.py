@@ -147,7 +147,7 @@ class TrainRun:
         time_budget: float = 0.0,
         recipe: str = "",
         progress: bool = True,
-        resumable_keys: tuple[str, ...] = ("steps", "time_budget", "threads", "ship", "no_progress"),
+        resumable_keys: tuple[str, ...] = ("steps", "time_budget", "threads", "ship", "no_progress", "resume", "out"),
     ) -> None:
         self.out = check_output_dir(out)
         self.family = family
