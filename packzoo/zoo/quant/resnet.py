@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from packzoo.zoo.blocks import BasicBlock
+
 
 @dataclass
 class ResNetConfig:
@@ -54,25 +56,6 @@ class ResNetConfig:
         if unknown:
             raise ValueError(f"unknown ResNet settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
         return cls(**d)
-
-
-class BasicBlock(nn.Module):
-    """Two 3x3 conv + BN layers with a residual connection (a 1x1 conv + BN when the shape changes)."""
-
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
 
 
 class SmallResNet(nn.Module):

@@ -140,7 +140,7 @@ class KNNTripletMiner(BaseMiner):
 
     def mine(self, embeddings, labels, ref_emb, ref_labels):
         if ref_emb is not embeddings:
-            raise NotImplementedError("KNNTripletMiner mines within one pool: pass no ref_emb")
+            raise ValueError("KNNTripletMiner mines within one pool (its K-NN lists are the pool's own): pass no ref_emb")
         emb = embeddings.detach().float()
         labels = labels.long()
         idx, dist = knn_lists(emb, self.k, batch_size=max(self.chunk, 1024))
