@@ -1,0 +1,401 @@
+"""Heuristics for the fixed-container modes (base, container, bins) and online arrival.
+
+All of them run the one engine, :class:`packzoo.envs.fixed.PackState`, and its placement rules
+(:data:`packzoo.envs.fixed.PLACEMENT_RULES`); the validator then referees their packings.
+
+Naming scheme, ``<placement>-<order>`` for the offline ones: the order is one of the classical
+sort rules (:data:`packzoo.envs.rules.SORT_KEYS`: ``volume``, ``longest`` edge, ``surface``;
+descending, ties by index) and the placement is the mode's rule:
+
+- ``ffd-<key>`` (bins): first-fit decreasing, each item into the first open bin where it fits
+  (deepest-bottom-left-fill inside the bin), a new bin if none;
+- ``bfd-<key>`` (bins): best-fit decreasing, the open bin left fullest;
+- ``dblf-<key>`` (base, container): deepest-bottom-left-fill;
+- ``ems-<key>`` (base, container, bins): best-fit EMS (least residual volume; bins: first-fit);
+- ``minheight-<key>`` (base): least resulting height, ties deepest-bottom-left.
+- ``order-search`` (every mode): local search on the item order under the mode's rule, the
+  fixed modes' counterpart of ``local-search``; anytime (it keeps its time limit).
+
+The online ones pack the items in the instance's order (item 0 arrives first), never reordering
+beyond a look-ahead buffer: ``online-bph`` (Ha et al. 2017), ``boundary`` (the boundary rule
+baseline of Zhao et al. 2021), ``lsah`` (LSA in arrival order, Hu et al. 2017's rule as the
+online papers use it). ``lookahead=k`` lets each choose among the next k arrivals (a buffer).
+
+In the container mode an item that fits nowhere stays out. With a support rule in the base mode
+an order can reach a dead end (no supported corner left for an item): the offline solvers then
+repair the order (the stuck item moves to the front and the order is packed again, at most N
+times); the online ones cannot reorder, and return the packing so far with status "unknown".
+"""
+
+from __future__ import annotations
+
+import time
+from packzoo._checks import positive_int
+from packzoo.envs import rules
+from packzoo.envs.fixed import NoPlacementError, PackState, pack_order, parse_rule
+from packzoo.envs.instance import Instance
+from packzoo.envs.packing import Packing, validate
+from packzoo.solvers.base import BaseSolver, Solution, register_solver
+
+ALL_MODES = ("free", "base", "container", "bins")
+
+
+def _status(packing: Packing) -> str:
+    """"optimal" when the packing meets the mode's proven bound (ratio 1), else "feasible"."""
+    try:
+        r = packing.ratio
+    except ValueError:
+        return "feasible"
+    return "optimal" if r <= 1.0 and not validate(packing) else "feasible"
+
+
+def pack_repaired(instance: Instance, order: list[int], rule: str) -> tuple[Packing, int]:
+    """Pack ``order`` by ``rule``; on a dead end move the stuck item to the front and retry.
+
+    Returns:
+        (packing, repairs made).
+
+    Raises:
+        NoPlacementError: still stuck after N repairs.
+    """
+    order = list(order)
+    for repairs in range(instance.n + 1):
+        try:
+            return pack_order(instance, order, rule), repairs
+        except NoPlacementError as e:
+            if repairs == instance.n:
+                raise
+            order.remove(e.item)
+            order.insert(0, e.item)
+    raise AssertionError("unreachable")
+
+
+def mode_score(packing: Packing) -> tuple[float, ...]:
+    """What the fixed-mode searches minimise: the mode's objective, then a tie-break that rewards
+    progress on a plateau (bins: fuller bins, by minus the sum of squared bin volumes; container:
+    nothing; base and free: nothing)."""
+    mode = packing.instance.mode
+    if mode == "container":
+        return (-packing.packed_volume,)
+    if mode == "bins":
+        fill: dict[int, int] = {}
+        for p, v in zip(packing.placements, packing.boxes[:, 3:].prod(axis=1).tolist()):
+            fill[p.bin] = fill.get(p.bin, 0) + v
+        return (packing.bins_used, -sum(v * v for v in fill.values()))
+    return (packing.objective,)
+
+
+def _sort_order(instance: Instance, key: str) -> list[int]:
+    return rules.sort_order(instance.dims, key).tolist()
+
+
+def _check_rule(rule: str) -> str:
+    """``rule`` if some mode knows it (so a typo fails at construction, not at solve time)."""
+    errors = []
+    for mode in ALL_MODES:
+        try:
+            parse_rule(rule, mode)
+            return rule
+        except ValueError as e:
+            errors.append(str(e))
+    raise ValueError(errors[0])
+
+
+class _ModesSolver(BaseSolver):
+    """Base of this module's solvers: they honour every constraint the engine knows."""
+
+    modes: tuple[str, ...] = ALL_MODES
+    constraints = True
+
+
+class RuleOrder(_ModesSolver):
+    """Items by a sort key, descending (ties by index), then a placement rule of the engine.
+
+    Args:
+        key: "volume", "longest" (longest edge) or "surface".
+        rule: a placement rule name (:data:`packzoo.envs.fixed.PLACEMENT_RULES`), "auto" for the
+            mode's default.
+    """
+
+    def __init__(self, key: str = "volume", *, rule: str = "auto") -> None:
+        if key not in rules.SORT_KEYS:
+            raise ValueError(f"key must be one of {rules.SORT_KEYS}, got {key!r}")
+        _check_rule(rule)
+        self.key = key
+        self.rule = rule
+
+    def _solve(self, instance, rng, deadline):
+        order = _sort_order(instance, self.key)
+        try:
+            packing, repairs = pack_repaired(instance, order, self.rule)
+        except NoPlacementError as e:
+            return Solution(None, "unknown", info={"error": str(e)})
+        return Solution(packing, _status(packing), info={"order": order, "rule": self.rule, "repairs": repairs})
+
+
+class OrderSearch(_ModesSolver):
+    """Local search on the item order under a placement rule, for every mode.
+
+    Starts from the best of the three sort orders (volume, longest edge, surface); each step
+    draws a neighbour (swap two items, or move one to another position), packs it, and moves to
+    it if it is no worse under :func:`mode_score` (sideways moves cross plateaus). Stops after
+    ``iterations`` packings or at the time limit (the clock is read before every packing).
+
+    Args:
+        iterations: neighbours to pack.
+        rule: the placement rule, "auto" for the mode's default.
+    """
+
+    def __init__(self, *, iterations: int = 300, rule: str = "auto") -> None:
+        positive_int(iterations, "iterations")
+        self.iterations = int(iterations)
+        self.rule = _check_rule(rule)
+
+    def _solve(self, instance, rng, deadline):
+        n = instance.n
+        best_p, best_s, best_o, start_by = None, None, None, None
+        stopped = False
+        for key in rules.SORT_KEYS:
+            order = _sort_order(instance, key)
+            try:
+                p, _ = pack_repaired(instance, order, self.rule)
+            except NoPlacementError:
+                continue
+            s = mode_score(p)
+            if best_s is None or s < best_s:
+                best_p, best_s, best_o, start_by = p, s, p.order, key
+        if best_p is None:
+            return Solution(None, "unknown", info={"error": "every start order reached a dead end"})
+        start_s = best_s
+        # Items that stayed out (container mode) sit at the end of the order, so a move can bring
+        # them in.
+        cur = best_o + [i for i in range(n) if i not in set(best_o)]
+        cur_s = best_s
+        evaluated = 0
+        t_pack = 0.0
+        if n >= 2:
+            while evaluated < self.iterations:
+                if deadline is not None and time.perf_counter() + t_pack > deadline:
+                    stopped = True
+                    break
+                if best_p is not None and _status(best_p) == "optimal":
+                    break
+                i = int(rng.integers(n))
+                j = int((i + rng.integers(1, n)) % n)
+                cand = list(cur)
+                if rng.integers(2) == 0:
+                    cand[i], cand[j] = cand[j], cand[i]
+                else:
+                    cand.insert(j, cand.pop(i))
+                t0 = time.perf_counter()
+                try:
+                    p = pack_order(instance, cand, self.rule)
+                except NoPlacementError:
+                    p = None
+                t_pack = max(t_pack, time.perf_counter() - t0)
+                evaluated += 1
+                if p is None:
+                    continue
+                s = mode_score(p)
+                if s <= cur_s:
+                    cur, cur_s = cand, s
+                    if s < best_s:
+                        best_p, best_s = p, s
+        info = {"evaluated": evaluated, "start": start_by, "start_score": list(start_s),
+                "score": list(best_s), "stopped_by_time": stopped, "rule": self.rule}
+        return Solution(best_p, _status(best_p), info=info)
+
+
+class Online(_ModesSolver):
+    """Online packing: items arrive in the instance's order; each is placed by a rule at once.
+
+    With ``lookahead`` k > 1 the packer sees the next k arrivals and places the one (with the
+    placement) that the rule ranks best (ties: the earlier arrival); k = 1 is strictly online.
+    An item that fits nowhere is left out in the container mode; in the base mode with a support
+    rule it is a dead end (the packing so far comes back with status "unknown").
+
+    Args:
+        lookahead: how many arrivals the packer sees (>= 1).
+    """
+
+    rule = "bph"
+
+    def __init__(self, *, lookahead: int = 1) -> None:
+        positive_int(lookahead, "lookahead")
+        self.lookahead = int(lookahead)
+
+    def _rule_for(self, instance: Instance) -> str:
+        return self.rule
+
+    def _solve(self, instance, rng, deadline):
+        rule = self._rule_for(instance)
+        state = PackState(instance)
+        arrivals = list(range(instance.n))
+        buffer: list[int] = []
+        left_out: list[int] = []
+        while arrivals or buffer:
+            while arrivals and len(buffer) < self.lookahead:
+                buffer.append(arrivals.pop(0))
+            best = None
+            for pos, i in enumerate(buffer):
+                r = state.rank(i, rule)
+                if r is not None and (best is None or (r[0], pos) < best[0]):
+                    best = ((r[0], pos), i, r[1], r[2])
+            if best is None:
+                if instance.mode == "container":
+                    # Spaces only shrink: what fits nowhere now never will.
+                    left_out.extend(buffer)
+                    buffer.clear()
+                    continue
+                info = {"stuck_item": buffer[0], "rule": rule, "lookahead": self.lookahead}
+                return Solution(state.packing(), "unknown", info=info)
+            _, i, o, e = best
+            state.place(i, o, e)
+            buffer.remove(i)
+            if instance.mode == "container":
+                # Items in the buffer that no longer fit anywhere leave it (room for new arrivals).
+                for j in list(buffer):
+                    if state.choose(j, rule) is None:
+                        buffer.remove(j)
+                        left_out.append(j)
+        packing = state.packing()
+        info = {"rule": rule, "lookahead": self.lookahead, "left_out": sorted(left_out)}
+        return Solution(packing, _status(packing), info=info)
+
+
+class OnlineBPH(Online):
+    """Ha et al. 2017's online heuristic (OnlineBPH) on empty maximal spaces.
+
+    Ha, Nguyen, Bui and Wang, "An online packing heuristic for the three-dimensional container
+    loading problem in dynamic environments and the Physical Internet" (EvoApplications 2017):
+    the spaces are taken in deepest-bottom-left order of their corner (z, then y, then x, as the
+    PCT authors' reference implementation sorts them); the first space that holds an item of the
+    look-ahead receives the item and orientation of least margin (the smallest min slack between
+    space and box, their "best match first"). In the bins mode the bins are tried first-fit.
+
+    Args:
+        lookahead: how many arrivals the packer sees (their k; 1 = strictly online).
+    """
+
+    rule = "bph"
+
+
+class Boundary(Online):
+    """The boundary rule, a baseline of Zhao et al. 2021 ("Online 3D bin packing with
+    constrained deep reinforcement learning", AAAI), as their follow-up's reference code scores it
+    (Online-3D-BPP-PCT, heuristic.py, ``BR``): the space with the largest volume plus the number of
+    item shapes that fit it (+10 when all do), the first orientation that fits; placed at the
+    space's corner.
+
+    Args:
+        lookahead: how many arrivals the packer sees (1 = strictly online, as in the paper).
+    """
+
+    rule = "boundary"
+
+
+class LSAH(Online):
+    """LSAH: Hu et al. 2017's least-surface-area placement with items in arrival order, the
+    baseline the online papers (Zhao et al. 2021, 2022) run. In the bins mode the bins are tried
+    first-fit.
+
+    Args:
+        lookahead: how many arrivals the packer sees (1 = strictly online).
+    """
+
+    rule = "lsa"
+
+
+class ContactOnline(Online):
+    """Online placement maximising the contact area of the item with the floor, the walls and the
+    placed boxes (the touching-area idea of Lodi, Martello and Vigo's 2D 'touching perimeter'
+    heuristic, in 3D); ties deepest-bottom-left.
+
+    Args:
+        lookahead: how many arrivals the packer sees (1 = strictly online).
+    """
+
+    rule = "contact"
+
+
+# --- registration ------------------------------------------------------------------------------
+_PLACEMENTS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
+    # prefix: (rule, modes, summary phrase, source)
+    "ffd": ("first-fit", ("bins",), "first-fit over bins (deepest-bottom-left-fill in a bin)",
+            "first-fit decreasing (Johnson 1973) on EMS, as in Martello, Pisinger and Vigo 2000"),
+    "bfd": ("best-fit", ("bins",), "best-fit over bins (the fullest bin; deepest-bottom-left-fill in it)",
+            "best-fit decreasing on EMS"),
+    "dblf": ("dblf", ("base", "container"), "deepest-bottom-left-fill on EMS",
+             "Karabulut and Inceoglu 2004"),
+    "ems": ("ems-fit", ("base", "container", "bins"), "best-fit EMS (least residual volume)",
+            "EMS best fit (Lai and Chan 1997; Ha et al. 2017)"),
+    "minheight": ("min-height", ("base",), "least resulting height, ties deepest-bottom-left",
+                  "least-height rule for pallets (base mode)"),
+}
+
+def _with_modes(solver: RuleOrder, modes: tuple[str, ...]) -> RuleOrder:
+    solver.modes = modes  # one class serves several names, each for its own modes
+    return solver
+
+
+for _prefix, (_rule, _modes, _phrase, _src) in _PLACEMENTS.items():
+    for _key in rules.SORT_KEYS:
+        register_solver(
+            f"{_prefix}-{_key}",
+            lambda _k=_key, _r=_rule, _m=_modes, **kw: _with_modes(RuleOrder(_k, **{"rule": _r, **kw}), _m),
+            kind="heuristic",
+            keeps_time_limit=False,
+            modes=_modes,
+            summary=f"items by {_key}, descending + {_phrase}",
+            source=_src,
+        )
+
+register_solver(
+    "order-search",
+    OrderSearch,
+    kind="heuristic",
+    keeps_time_limit=True,
+    modes=ALL_MODES,
+    summary="swap/insertion local search on the item order under the mode's placement rule "
+            "(lsa, min-height, dblf, first-fit) from the best sort order",
+    source="packzoo (the fixed modes' local-search)",
+)
+register_solver(
+    "online-bph",
+    OnlineBPH,
+    kind="heuristic",
+    keeps_time_limit=False,
+    modes=ALL_MODES,
+    summary="online: EMS in deepest-bottom-left order, best-match orientation (lookahead=k buffer)",
+    source="Ha, Nguyen, Bui and Wang 2017 (OnlineBPH)",
+)
+register_solver(
+    "boundary",
+    Boundary,
+    kind="heuristic",
+    keeps_time_limit=False,
+    modes=ALL_MODES,
+    summary="online: the space of largest volume + number of item shapes it fits (boundary rule)",
+    source="Zhao et al. 2021 (AAAI) baseline, as scored in Online-3D-BPP-PCT heuristic.py (BR)",
+)
+register_solver(
+    "lsah",
+    LSAH,
+    kind="heuristic",
+    keeps_time_limit=False,
+    modes=ALL_MODES,
+    summary="online: least-surface-area placement in arrival order",
+    source="Hu et al. 2017's LSA, the online papers' LSAH baseline",
+)
+register_solver(
+    "online-contact",
+    ContactOnline,
+    kind="heuristic",
+    keeps_time_limit=False,
+    modes=ALL_MODES,
+    summary="online: the placement touching the most area of walls, floor and placed boxes",
+    source="touching-area rule (after Lodi, Martello and Vigo 1999's touching perimeter)",
+)
+
+__all__ = ["ALL_MODES", "Boundary", "ContactOnline", "LSAH", "Online", "OnlineBPH", "OrderSearch",
+           "RuleOrder", "mode_score", "pack_repaired"]
