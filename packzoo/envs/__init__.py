@@ -4,7 +4,9 @@ from packzoo.envs.binpack import ENV_IDS, BinPack3DEnv, BinPack3DPlaceEnv, Inval
 from packzoo.envs.ems import EMSState, evaluate_orders
 from packzoo.envs.generators import (
     Stream,
+    bins_cut,
     checksum,
+    container_cut,
     cube_cut,
     cube_set_solutions,
     instance_set,
@@ -14,8 +16,19 @@ from packzoo.envs.generators import (
     uniform,
 )
 from packzoo.envs.files import read_csv, read_instance, read_instances
-from packzoo.envs.instance import ORIENTATIONS, Instance, InstanceError
-from packzoo.envs.packing import Packing, PackingError, Placement, lower_bound, surface_area, validate
+from packzoo.envs.instance import MODES, ORIENTATIONS, UPRIGHT, Instance, InstanceError
+from packzoo.envs.packing import (
+    Packing,
+    PackingError,
+    Placement,
+    bins_lower_bound,
+    bound,
+    height_lower_bound,
+    lower_bound,
+    surface_area,
+    surface_lower_bound,
+    validate,
+)
 
 __all__ = [
     "read_csv",
@@ -34,6 +47,14 @@ __all__ = [
     "PackingError",
     "Placement",
     "Stream",
+    "MODES",
+    "UPRIGHT",
+    "bins_cut",
+    "bins_lower_bound",
+    "bound",
+    "container_cut",
+    "height_lower_bound",
+    "surface_lower_bound",
     "checksum",
     "cube_cut",
     "cube_set_solutions",

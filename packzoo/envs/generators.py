@@ -96,6 +96,64 @@ def orders(n: int, *, seed: SeedLike = None) -> Instance:
     return Instance(dims)
 
 
+def _guillotine(s: Stream, n: int, boxes: list[tuple[int, ...]], min_edge: int) -> list[tuple[int, ...]]:
+    """Cut ``boxes`` ((x, y, z, dx, dy, dz, bin) rows) by guillotine cuts until there are n.
+
+    Each cut takes a box with probability proportional to its volume among those that can be cut
+    (an edge of at least 2 * min_edge), an axis with probability proportional to its length among
+    the cuttable ones, and a cut point uniform in [min_edge, edge - min_edge].
+    """
+    boxes = list(boxes)
+    while len(boxes) < n:
+        vols = np.array([b[3] * b[4] * b[5] if max(b[3:6]) >= 2 * min_edge else 0 for b in boxes], dtype=np.float64)
+        if vols.sum() == 0:
+            raise ValueError(f"cannot cut {n} boxes with edges of at least {min_edge}")
+        pick = int(np.searchsorted(np.cumsum(vols), s.uniform(1)[0] * vols.sum(), side="right"))
+        pick = min(pick, len(boxes) - 1)
+        x, y, z, dx, dy, dz, k = boxes.pop(pick)
+        size = [dx, dy, dz]
+        axes = [a for a in range(3) if size[a] >= 2 * min_edge]
+        # Prefer the longer axes, so pieces stay chunky rather than thin slabs.
+        w = np.array([size[a] for a in axes], dtype=np.float64)
+        axis = axes[min(int(np.searchsorted(np.cumsum(w), s.uniform(1)[0] * w.sum(), side="right")), len(axes) - 1)]
+        cut = int(s.integers(min_edge, size[axis] - min_edge, 1)[0])
+        lo = [x, y, z]
+        a_size, b_size = list(size), list(size)
+        a_size[axis] = cut
+        b_size[axis] = size[axis] - cut
+        b_lo = list(lo)
+        b_lo[axis] += cut
+        boxes.append((*lo, *a_size, k))
+        boxes.append((*b_lo, *b_size, k))
+    return boxes
+
+
+def _cut_instance(s: Stream, boxes: list[tuple[int, ...]], orientations, **mode) -> tuple[Instance, Packing]:
+    """Shuffle the cut boxes into items, each listed in an allowed orientation drawn at random
+    (so the optimal packing uses various orientations), and return the items and that packing."""
+    n = len(boxes)
+    order = s.permutation(n)
+    if orientations is None:
+        orient = s.integers(0, 5, n)
+    else:
+        # The listed dims must come back to the cut box through an allowed orientation.
+        allowed = Instance([[1, 1, 1]] * n, orientations=orientations).allowed
+        choice = s.integers(0, 5, n)
+        orient = np.array([np.flatnonzero(allowed[i])[choice[i] % allowed[i].sum()] for i in range(n)])
+    dims = np.empty((n, 3), dtype=np.int64)
+    placements = []
+    for item, k in enumerate(order):
+        x, y, z, dx, dy, dz, b = boxes[int(k)]
+        o = int(orient[item])
+        # Listed dims d satisfy d[ORIENTATIONS[o]] == spatial, so orientation o restores the box.
+        d = np.empty(3, dtype=np.int64)
+        d[ORIENTATIONS[o]] = (dx, dy, dz)
+        dims[item] = d
+        placements.append(Placement(item, o, x, y, z, b))
+    inst = Instance(dims, orientations=orientations, **mode)
+    return inst, Packing(inst, tuple(placements))
+
+
 def cube_cut(n: int, *, side: int = 100, seed: SeedLike = None) -> tuple[Instance, Packing]:
     """Cut a side^3 cube into n boxes by guillotine cuts; return the items and the cube packing.
 
@@ -111,42 +169,67 @@ def cube_cut(n: int, *, side: int = 100, seed: SeedLike = None) -> tuple[Instanc
     if n > side**3:
         raise ValueError(f"a cube of side {side} cannot be cut into {n} integer boxes")
     s = Stream(seed)
-    boxes = [(0, 0, 0, side, side, side)]  # (x, y, z, dx, dy, dz)
-    while len(boxes) < n:
-        # Cut a box chosen with probability proportional to its volume, among those cuttable.
-        vols = np.array([b[3] * b[4] * b[5] if max(b[3:]) > 1 else 0 for b in boxes], dtype=np.float64)
-        pick = int(np.searchsorted(np.cumsum(vols), s.uniform(1)[0] * vols.sum(), side="right"))
-        pick = min(pick, len(boxes) - 1)
-        x, y, z, dx, dy, dz = boxes.pop(pick)
-        size = [dx, dy, dz]
-        axes = [a for a in range(3) if size[a] > 1]
-        # Prefer the longer axes, so pieces stay chunky rather than thin slabs.
-        w = np.array([size[a] for a in axes], dtype=np.float64)
-        axis = axes[min(int(np.searchsorted(np.cumsum(w), s.uniform(1)[0] * w.sum(), side="right")), len(axes) - 1)]
-        cut = int(s.integers(1, size[axis] - 1, 1)[0])
-        lo = [x, y, z]
-        a_size, b_size = list(size), list(size)
-        a_size[axis] = cut
-        b_size[axis] = size[axis] - cut
-        b_lo = list(lo)
-        b_lo[axis] += cut
-        boxes.append((*lo, *a_size))
-        boxes.append((*b_lo, *b_size))
-    order = s.permutation(n)
-    orient = s.integers(0, 5, n)
-    dims = np.empty((n, 3), dtype=np.int64)
-    placements = []
-    for item, k in enumerate(order):
-        x, y, z, dx, dy, dz = boxes[int(k)]
-        spatial = np.array([dx, dy, dz], dtype=np.int64)
-        o = int(orient[item])
-        # Listed dims d satisfy d[ORIENTATIONS[o]] == spatial, so orientation o restores the box.
-        d = np.empty(3, dtype=np.int64)
-        d[ORIENTATIONS[o]] = spatial
-        dims[item] = d
-        placements.append(Placement(item, o, x, y, z))
-    inst = Instance(dims)
-    return inst, Packing(inst, tuple(placements))
+    return _cut_instance(s, _guillotine(s, n, [(0, 0, 0, side, side, side, 0)], 1), None)
+
+
+def _check_box(box, name: str) -> tuple[int, int, int]:
+    if isinstance(box, (str, bytes)) or not hasattr(box, "__len__") or len(box) != 3:
+        raise ValueError(f"{name} must be (L, W, H), got {box!r}")
+    for v in box:
+        positive_int(v, name)
+    return tuple(int(v) for v in box)
+
+
+def container_cut(n: int, *, container=(10, 10, 10), mode: str = "container", min_edge: int = 1,
+                  orientations=None, support: float | None = None,
+                  seed: SeedLike = None) -> tuple[Instance, Packing]:
+    """Cut a container into n boxes by guillotine cuts: items with a known optimal packing.
+
+    The cut packing fills the container: in mode "container" it packs everything (100 %
+    utilisation, the bound), in mode "base" (footprint L x W) its height H is the volume bound,
+    and it meets any support rule (every box above the floor rests wholly on boxes). The items are
+    shuffled and listed in a random allowed orientation.
+
+    Args:
+        n: number of items.
+        container: (L, W, H).
+        mode: "container" or "base".
+        min_edge: the shortest edge a cut may leave.
+        orientations: the instance's orientation limits (see :class:`Instance`); the cut packing
+            respects them.
+        support: the instance's support rule, if any.
+
+    Returns:
+        (instance, optimal packing).
+    """
+    n = _check_n(n)
+    L, W, H = _check_box(container, "container")
+    min_edge = _check_n(min_edge, "min_edge")
+    if mode not in ("container", "base"):
+        raise ValueError(f"mode must be 'container' or 'base', got {mode!r}")
+    s = Stream(seed)
+    boxes = _guillotine(s, n, [(0, 0, 0, L, W, H, 0)], min_edge)
+    dims = (L, W) if mode == "base" else (L, W, H)
+    return _cut_instance(s, boxes, orientations, mode=mode, container=dims, support=support)
+
+
+def bins_cut(n: int, *, bin=(10, 10, 10), k: int = 3, min_edge: int = 1, orientations=None,
+             support: float | None = None, seed: SeedLike = None) -> tuple[Instance, Packing]:
+    """Cut k bins into n boxes (mode "bins"): k bins is optimal, since the items' volume fills
+    exactly k bins (the volume bound), as in Martello, Pisinger and Vigo's class 9.
+
+    Returns:
+        (instance, the optimal packing into k bins).
+    """
+    n = _check_n(n)
+    k = _check_n(k, "k")
+    if n < k:
+        raise ValueError(f"cutting {k} bins gives at least {k} items, got n={n}")
+    L, W, H = _check_box(bin, "bin")
+    min_edge = _check_n(min_edge, "min_edge")
+    s = Stream(seed)
+    boxes = _guillotine(s, n, [(0, 0, 0, L, W, H, b) for b in range(k)], min_edge)
+    return _cut_instance(s, boxes, orientations, mode="bins", container=(L, W, H), support=support)
 
 
 # Named sets: fixed base seeds; instance k of a set is drawn with seed (base, k), so a smaller count

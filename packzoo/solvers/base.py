@@ -22,9 +22,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from packzoo.envs.binpack import BinPack3DEnv, _BinPackBase
-from packzoo.envs.generators import cube_cut, uniform
-from packzoo.envs.instance import Instance
-from packzoo.envs.packing import Packing, lower_bound, validate
+from packzoo.envs.generators import bins_cut, container_cut, cube_cut, uniform
+from packzoo.envs.instance import MODES, Instance
+from packzoo.envs.packing import Packing, bound, validate
 from packzoo._checks import nonneg_int
 from packzoo.registry import Registry
 
@@ -65,14 +65,25 @@ class Solver(Protocol):
     def solve(self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None) -> Solution: ...
 
 
+class UnsupportedMode(ValueError):
+    """A solver was given an instance of a mode (or with constraints) it does not handle."""
+
+
 class BaseSolver(abc.ABC):
     """Base class: stores constructor keywords as attributes, shows them in repr.
 
     Subclasses declare their hyperparameters as keyword arguments of ``__init__`` and store each
-    under the same name; they implement ``_solve(instance, rng, deadline) -> Solution``.
+    under the same name; they implement ``_solve(instance, rng, deadline) -> Solution``. They
+    declare the container modes they handle in ``modes`` and whether they honour orientation
+    limits, support and weights in ``constraints``; :meth:`solve` refuses other instances with
+    :class:`UnsupportedMode` rather than return a packing that breaks them.
     """
 
     name: str = "solver"
+    #: The container modes (:data:`packzoo.envs.MODES`) this solver packs.
+    modes: tuple[str, ...] = ("free",)
+    #: True if it honours orientation limits, a support rule and weights.
+    constraints: bool = False
 
     def get_params(self) -> dict[str, Any]:
         sig = inspect.signature(type(self).__init__)
@@ -100,6 +111,7 @@ class BaseSolver(abc.ABC):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
         if seed is not None:
             nonneg_int(seed, "seed")
+        check_supported(self, instance)
         t0 = time.perf_counter()
         deadline = None if time_limit is None else t0 + float(time_limit)
         rng = np.random.default_rng(seed)
@@ -110,6 +122,19 @@ class BaseSolver(abc.ABC):
     @abc.abstractmethod
     def _solve(self, instance: Instance, rng: np.random.Generator, deadline: float | None) -> Solution:
         """Solve with a seeded ``rng`` and a ``time.perf_counter()`` deadline (None: no limit)."""
+
+
+def check_supported(solver: Any, instance: Instance) -> None:
+    """Raise :class:`UnsupportedMode` if ``solver`` (its ``modes`` and ``constraints``) cannot pack
+    ``instance``."""
+    modes = getattr(solver, "modes", ("free",))
+    who = getattr(solver, "name", type(solver).__name__)
+    if instance.mode not in modes:
+        raise UnsupportedMode(f"solver {who!r} packs modes {list(modes)}, not mode {instance.mode!r}; "
+                              f"list_solvers(mode={instance.mode!r}) names the ones that do")
+    if instance.is_constrained and not getattr(solver, "constraints", False):
+        raise UnsupportedMode(f"solver {who!r} does not honour orientation limits, support or weights, "
+                              "which this instance sets")
 
 
 def rollout(
@@ -145,7 +170,8 @@ KINDS = ("heuristic", "exact", "learned")
 
 
 def register_solver(name: str, factory: Callable[..., Any] | None = None, *, kind: str, summary: str,
-                    source: str, keeps_time_limit: bool, **card: Any):
+                    source: str, keeps_time_limit: bool, modes: Sequence[str] = ("free",),
+                    constraints: bool = False, **card: Any):
     """Register a solver factory with its card.
 
     Args:
@@ -156,14 +182,20 @@ def register_solver(name: str, factory: Callable[..., Any] | None = None, *, kin
             :data:`TIME_TOLERANCE` (its best so far when the clock strikes); False for a solver
             that makes a fixed number of constructive passes and ignores the limit (the
             leaderboard marks it). Either way the card says which.
+        modes: the container modes it packs (its solver class's ``modes`` must say the same).
+        constraints: True if it honours orientation limits, support and weights (its class's
+            ``constraints`` must say the same).
         card: more facts (e.g. ``check_params``: parameters for the conformance check).
     """
+    modes = tuple(modes)
+    if not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"solver {name!r}: modes must be a non-empty subset of {MODES}, got {modes!r}")
     if kind not in KINDS:
         raise ValueError(f"solver {name!r}: kind must be one of {KINDS}, got {kind!r}")
     if not isinstance(keeps_time_limit, bool):
         raise ValueError(f"solver {name!r}: keeps_time_limit must be True or False")
     return SOLVERS.register(name, factory, kind=kind, summary=summary, source=source,
-                            keeps_time_limit=keeps_time_limit, **card)
+                            keeps_time_limit=keeps_time_limit, modes=modes, constraints=bool(constraints), **card)
 
 
 #: How far past its ``time_limit`` an anytime solver may return: the larger of this many seconds
@@ -187,7 +219,7 @@ def create_solver(name: str, **params: Any) -> Solver:
     """
     factory = SOLVERS._entry(name).factory
     try:
-        return factory(**params)
+        solver = factory(**params)
     except TypeError as e:
         if "unexpected keyword argument" not in str(e):
             raise
@@ -195,13 +227,24 @@ def create_solver(name: str, **params: Any) -> Solver:
         unknown = sorted(set(params) - set(known))
         raise ValueError(f"solver {name!r} takes no parameter {', '.join(map(repr, unknown)) or str(e)}; "
                          f"its parameters: {', '.join(known) or 'none'}") from None
+    # The registered name, for messages (one class may serve several names).
+    try:
+        solver.name = name
+    except AttributeError:
+        pass
+    return solver
 
 
-def list_solvers(pattern: str = "*", kind: str | None = None) -> list[str]:
-    """Registered solver names matching the wildcard ``pattern`` (and ``kind`` when given)."""
+def list_solvers(pattern: str = "*", kind: str | None = None, mode: str | None = None) -> list[str]:
+    """Registered solver names matching the wildcard ``pattern`` (and ``kind`` and ``mode`` when
+    given: the solvers of that kind that pack that mode)."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return [n for n in SOLVERS.list(pattern) if kind is None or SOLVERS.card(n)["kind"] == kind]
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    return [n for n in SOLVERS.list(pattern)
+            if (kind is None or SOLVERS.card(n)["kind"] == kind)
+            and (mode is None or mode in SOLVERS.card(n)["modes"])]
 
 
 def solver_card(name: str) -> dict[str, Any]:
@@ -227,9 +270,9 @@ def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: 
     - ``protocol``: it has ``solve(instance, *, seed, time_limit)``.
     - ``solution``: a well-formed Solution with a known status and a packing.
     - ``valid-packing``: the validator accepts it, for the instance it was given (a cube-cut and a
-      uniform instance).
-    - ``bounds``: surface >= the lower bound; a claimed bound <= its own surface; "optimal" on a
-      cube cut means the cube.
+      uniform instance in free mode, a cut instance of every other mode it packs).
+    - ``bounds``: the objective is no better than the mode's bound; a claimed bound does not beat
+      its own packing; "optimal" on a cut instance means its known optimum.
     - ``time-limit``: ``seconds`` within ``time_limit + grace``.
     - ``same-seed``: the same seed gives the same packing (unless stopped by its clock).
     - ``repr``: the repr shows every constructor parameter.
@@ -248,8 +291,14 @@ def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: 
         fail("protocol", "has no solve(instance, *, seed, time_limit) method")
     cube, _ = cube_cut(n, side=12, seed=7)
     unif = uniform(n, low=2, high=9, seed=11)
-    solver.solve(uniform(3, low=2, high=5, seed=1), seed=0)  # warm-up: no limit, so every kernel compiles
-    for inst in (cube, unif):
+    modes = tuple(getattr(solver, "modes", ("free",)))
+    # One instance with a known optimum for every mode it packs beyond free.
+    extra = {"base": container_cut(n, container=(8, 6, 5), mode="base", seed=5)[0],
+             "container": container_cut(n, container=(8, 6, 5), seed=6)[0],
+             "bins": bins_cut(n, bin=(6, 6, 6), k=2, seed=8)[0]}
+    insts = ((cube, unif) if "free" in modes else ()) + tuple(extra[m] for m in modes if m != "free")
+    solver.solve(insts[0], seed=0)  # warm-up: no limit, so every kernel compiles
+    for inst in insts:
         sol = solver.solve(inst, seed=3, time_limit=time_limit)
         if not isinstance(sol, Solution):
             fail("solution", f"solve returned {type(sol).__name__}, not Solution")
@@ -262,12 +311,16 @@ def check_solver(solver: Solver, *, n: int = 6, time_limit: float = 2.0, grace: 
             fail("valid-packing", f"invalid packing: {errors[:3]}")
         if sol.packing.instance != inst:
             fail("valid-packing", "the packing is of another instance")
-        if sol.packing.surface_area < lower_bound(inst) * (1 - 1e-12):  # relative: surfaces reach 1e13
-            fail("bounds", "surface below the lower bound: the bound or the packing is wrong")
-        if sol.bound is not None and sol.bound > sol.packing.surface_area * (1 + 1e-12):
-            fail("bounds", f"claimed bound {sol.bound} exceeds its own packing's surface")
-        if sol.status == "optimal" and inst is cube and sol.packing.surface_area != 6 * 12**2:
-            fail("bounds", "claimed optimal on a cube-cut instance but did not find the cube")
+        if sol.packing.ratio < 1 - 1e-12:  # relative: surfaces reach 1e13
+            fail("bounds", f"objective beyond the mode's bound (ratio {sol.packing.ratio}): the bound or the packing is wrong")
+        # A claimed bound must not beat the solver's own packing (for the maximising container
+        # mode it is an upper bound, so the inequality turns round).
+        obj = sol.packing.objective
+        if sol.bound is not None and (sol.bound < obj * (1 - 1e-12) if inst.mode == "container"
+                                      else sol.bound > obj * (1 + 1e-12)):
+            fail("bounds", f"claimed bound {sol.bound} beats its own packing's objective {obj}")
+        if sol.status == "optimal" and inst is not unif and sol.packing.ratio > 1 + 1e-12:
+            fail("bounds", "claimed optimal on a cut instance but did not reach its known optimum")
         if sol.seconds > time_limit + grace:
             fail("time-limit", f"took {sol.seconds:.2f}s with time_limit={time_limit}")
         again = solver.solve(inst, seed=3, time_limit=time_limit)

@@ -28,6 +28,28 @@ def test_registered_solver_conforms(name):
     check_solver(create_solver(name, **params))
 
 
+@pytest.mark.parametrize("name", list_solvers())
+def test_card_modes_are_the_solvers_modes(name):
+    card = solver_card(name)
+    solver = create_solver(name, **card.get("check_params", {}))
+    assert tuple(card["modes"]) == tuple(getattr(solver, "modes", ("free",)))
+    assert card["constraints"] == bool(getattr(solver, "constraints", False))
+
+
+def test_a_free_only_solver_refuses_other_modes_and_constraints_by_name():
+    from packzoo.envs import Instance, bins_cut
+    from packzoo.solvers import UnsupportedMode
+
+    inst, _ = bins_cut(4, bin=(4, 4, 4), k=1, seed=0)
+    with pytest.raises(UnsupportedMode, match="lsa-lws.*mode 'bins'"):
+        create_solver("lsa-lws").solve(inst)
+    with pytest.raises(UnsupportedMode, match="orientation limits"):
+        create_solver("lsa-lws").solve(Instance([[1, 2, 3], [2, 2, 2]], orientations="upright"))
+    assert "lsa-lws" in list_solvers(mode="free") and "lsa-lws" not in list_solvers(mode="bins")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        list_solvers(mode="pallet")
+
+
 def test_the_registry_holds_the_heuristics():
     for name in ("random", "sort-volume", "sort-longest", "sort-surface", "lsa-lws", "best-order",
                  "extreme-points", "local-search"):
