@@ -15,6 +15,8 @@ from packzoo.envs.generators import (
     set_names,
     uniform,
 )
+from packzoo.envs.fixed import PLACEMENT_RULES, NoPlacementError, PackState
+from packzoo.envs.fixed import pack_order as pack_order_fixed
 from packzoo.envs.files import read_csv, read_instance, read_instances
 from packzoo.envs.instance import MODES, ORIENTATIONS, UPRIGHT, Instance, InstanceError
 from packzoo.envs.packing import (
@@ -47,6 +49,10 @@ __all__ = [
     "PackingError",
     "Placement",
     "Stream",
+    "PLACEMENT_RULES",
+    "NoPlacementError",
+    "PackState",
+    "pack_order_fixed",
     "MODES",
     "UPRIGHT",
     "bins_cut",

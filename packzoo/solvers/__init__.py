@@ -26,6 +26,7 @@ from packzoo.solvers.base import (
 # the solvers, so this stays fast).
 from packzoo.solvers import exact as _exact  # noqa: E402,F401
 from packzoo.solvers import heuristics as _heuristics  # noqa: E402,F401
+from packzoo.solvers import modes as _modes  # noqa: E402,F401
 from packzoo.solvers import ptrnet as _ptrnet  # noqa: E402,F401
 from packzoo.solvers import sb3 as _sb3  # noqa: E402,F401
 
