@@ -1,7 +1,8 @@
 """packzoo: the new 3D bin packing problem (Hu et al. 2017) as Gymnasium environments, with
 heuristic, exact and learned solvers, leaderboards, and a small model zoo behind one registry.
 
-Importing packzoo registers ``packzoo/BinPack3D-v0`` and ``packzoo/BinPack3DPlace-v0``, with
+Importing packzoo registers ``packzoo/BinPack3D-v0``, ``packzoo/BinPack3DPlace-v0`` and
+``packzoo/BinPack3DOnline-v0``, with
 :func:`render_packing` (a :class:`packzoo.viz.HTMLRenderer` writing ``packzoo-render.html`` in the
 working folder) as their default human renderer; pass ``renderer=HTMLRenderer("my.html")`` to
 ``gym.make`` to choose the file. This file is where the envs and the pictures meet: the env module
@@ -37,10 +38,11 @@ def render_packing(packing: _Any) -> _Any:
 
 
 def _register_envs() -> None:
-    entry = dict(zip(ENV_IDS, ("packzoo.envs.binpack:BinPack3DEnv", "packzoo.envs.binpack:BinPack3DPlaceEnv")))
+    entry = dict(zip(ENV_IDS, ("packzoo.envs.binpack:BinPack3DEnv", "packzoo.envs.binpack:BinPack3DPlaceEnv",
+                               "packzoo.envs.online:BinPack3DOnlineEnv")))
     for env_id, entry_point in entry.items():
         if env_id not in _gym.registry:
-            # No TimeLimit: episodes end by themselves after N placements.
+            # No TimeLimit: episodes end by themselves after at most N placements.
             _gym.register(id=env_id, entry_point=entry_point, disable_env_checker=False,
                           kwargs={"renderer": render_packing})
 

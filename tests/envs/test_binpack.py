@@ -28,9 +28,11 @@ def _play(env, rng, instance=None, seed=None):
 
 
 def test_registered_on_import():
+    from packzoo.envs.online import BinPack3DOnlineEnv
+
     for env_id in packzoo.ENV_IDS:
         env = gym.make(env_id, n_items=4)
-        assert isinstance(env.unwrapped, (BinPack3DEnv, BinPack3DPlaceEnv))
+        assert isinstance(env.unwrapped, (BinPack3DEnv, BinPack3DPlaceEnv, BinPack3DOnlineEnv))
 
 
 @pytest.mark.parametrize("env_id", packzoo.ENV_IDS)
