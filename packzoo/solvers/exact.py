@@ -1,6 +1,11 @@
-"""OR-Tools CP-SAT exact solver: proven optima of the free-bin problem.
+"""OR-Tools CP-SAT exact solver: proven optima of the free-bin problem and of the fixed modes.
 
-The model, in the OR-Tools examples' shape (data -> model -> solve -> extract, each a function):
+The free mode's model is here; ``base``, ``container`` and ``bins`` instances go to
+:mod:`packzoo.solvers.exact_fixed` (same steps, same search runner :func:`solve_model`). In every
+mode only the allowed orientations enter the model, and the support rule and weight limits are
+constraints of it (see exact_fixed's docstring for why the support model is exact).
+
+The free model, in the OR-Tools examples' shape (data -> model -> solve -> extract, each a function):
 
 - one boolean per *distinct* orientation of each item, exactly one true; the item's sizes along
   x, y, z are linear in those booleans;
@@ -14,8 +19,10 @@ benchmarks/bench_exact.py; in CP-SAT's deterministic time, on 6 instances, the r
 constraints save 38%, the hint 18%, and the symmetry breaking 14x on the one instance measured):
 
 - symmetry breaking, each step valid because it maps an optimal packing onto another one with the
-  same bin: L >= W >= H (rotate the whole packing), the largest item's centre in the lower half of
-  each axis (mirror the packing along that axis), items of identical dims ordered by x (swap them);
+  same bin: L >= W >= H (rotate the whole packing; only when every orientation is allowed, since
+  a rotation changes the items' orientations), the largest item's centre in the lower half of
+  each axis (mirror the packing along that axis; not z under a support rule, which gravity
+  breaks), items with the same allowed shapes ordered by x (swap them);
 - bounds from the items' sorted dims (the bin's sorted dims dominate every item's sorted dims),
   from :func:`packzoo.envs.lower_bound` and from the hint's surface;
 - redundant constraints: LWH >= total volume, and one cumulative constraint per axis (the items
@@ -61,6 +68,10 @@ class ExactData:
         half_objective_lb: a proven lower bound on LW + LH + WH.
         half_objective_ub: an upper bound on LW + LH + WH (the hint's), or None.
         symmetry: whether the model breaks symmetries (the bounds and the hint assume it).
+        rotate: whether it also breaks the axis rotation (L >= W >= H): only when every item may
+            take every orientation.
+        mirror: the axes along which the anchor's centre is kept in the lower half.
+        support: the support fraction (None: no support rule).
         anchor: the item whose centre is kept in the lower half of each axis (None: no symmetry).
         identical: groups of items with the same sorted dims, ordered by x (anchor's group left out).
         hint: per item (orientation, x, y, z) of a feasible packing of the symmetry-broken model.
@@ -76,6 +87,9 @@ class ExactData:
     anchor: int | None = None
     identical: list[list[int]] = field(default_factory=list)
     hint: list[tuple[int, int, int, int]] | None = None
+    rotate: bool = True
+    mirror: tuple[int, ...] = (0, 1, 2)
+    support: float | None = None
 
 
 @dataclass
@@ -96,23 +110,25 @@ def _sorted_maxima(dims: np.ndarray) -> tuple[int, int, int]:
     return int(m[0]), int(m[1]), int(m[2])
 
 
-def canonical_boxes(packing: Packing, anchor: int | None, identical: list[list[int]]) -> list[tuple[int, int, int, int]]:
+def canonical_boxes(packing: Packing, anchor: int | None, identical: list[list[int]], *, rotate: bool = True,
+                    mirror: tuple[int, ...] = (0, 1, 2)) -> list[tuple[int, int, int, int]]:
     """Map a valid packing onto the symmetry-broken space: per item (orientation, x, y, z).
 
-    The same three moves as the symmetry breaking: permute the axes so that L >= W >= H, mirror
-    each axis so that the anchor's centre is in its lower half, and reassign the positions within
-    each group of identical items in order of x. The bin, and so the surface, is unchanged.
+    The same three moves as the symmetry breaking: permute the axes so that L >= W >= H (when
+    ``rotate``), mirror each axis of ``mirror`` so that the anchor's centre is in its lower half,
+    and reassign the positions within each group of identical items in order of x. The bin, and
+    so the surface, is unchanged.
     """
     inst = packing.instance
     boxes = np.zeros((inst.n, 6), dtype=np.int64)
     for p, b in zip(packing.placements, packing.boxes):
         boxes[p.item] = b
     bin_dims = np.array(packing.bin, dtype=np.int64)
-    perm = np.argsort(-bin_dims, kind="stable")  # new axis a is old axis perm[a]
+    perm = np.argsort(-bin_dims, kind="stable") if rotate else np.arange(3)  # new axis a is old axis perm[a]
     boxes = np.concatenate([boxes[:, :3][:, perm], boxes[:, 3:][:, perm]], axis=1)
     bin_dims = bin_dims[perm]
     if anchor is not None:
-        for a in range(3):
+        for a in mirror:
             if 2 * boxes[anchor, a] + boxes[anchor, 3 + a] > bin_dims[a]:
                 boxes[:, a] = bin_dims[a] - boxes[:, a] - boxes[:, 3 + a]
     for group in identical:
@@ -122,7 +138,7 @@ def canonical_boxes(packing: Packing, anchor: int | None, identical: list[list[i
     out = []
     for i in range(inst.n):
         shape = tuple(int(v) for v in boxes[i, 3:])
-        o = next(o for o in inst.distinct_orientations(i) if inst.oriented(i, o) == shape)
+        o = next(o for o in inst.allowed_orientations(i) if inst.oriented(i, o) == shape)
         out.append((o, int(boxes[i, 0]), int(boxes[i, 1]), int(boxes[i, 2])))
     return out
 
@@ -137,7 +153,10 @@ def build_data(instance: Instance, hint_packing: Packing | None, *, symmetry: bo
     """
     dims = instance.dims.astype(np.int64)
     n = instance.n
-    shapes = [[(o, instance.oriented(i, o)) for o in instance.distinct_orientations(i)] for i in range(n)]
+    shapes = [[(o, instance.oriented(i, o)) for o in instance.allowed_orientations(i)] for i in range(n)]
+    # A whole-packing rotation keeps a packing valid only if every orientation is allowed.
+    rotate = symmetry and bool(np.all(instance.allowed))
+    mirror = (0, 1) if instance.support is not None else (0, 1, 2)
     a, b, c = _sorted_maxima(dims)
     # A relative margin: the float bound of huge items may overshoot an exactly tight optimum.
     half_lb = int(math.ceil(lower_bound(instance) / 2 * (1 - 1e-9) - 1e-6))
@@ -152,25 +171,27 @@ def build_data(instance: Instance, hint_packing: Packing | None, *, symmetry: bo
         half_ub = None
         # A compacted packing has every coordinate a sum of item sizes.
         cap_l = cap_w = cap_h = int(dims.max(axis=1).sum())
-    if symmetry:
+    if rotate:
         lo = (a, b, c)
         hi = (max(a, cap_l), max(b, cap_w), max(c, cap_h))
     else:
-        lo = (c, c, c)
-        hi = (max(a, cap_l),) * 3
+        # Per axis, every item reaches at least its least extent there over its allowed shapes;
+        # the caps above bound the bin's largest side, whatever the axis.
+        lo = tuple(max(min(sh[k] for _, sh in shapes[i]) for i in range(n)) for k in range(3))  # type: ignore[assignment]
+        hi = tuple(max(lo[k], a, cap_l) for k in range(3))  # type: ignore[assignment]
     anchor = None
     identical: list[list[int]] = []
     if symmetry:
         vol = dims.prod(axis=1)
         anchor = int(np.lexsort((np.arange(n), -vol))[0])
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i in range(n):
-            groups.setdefault(tuple(sorted(dims[i].tolist())), []).append(i)
+        groups: dict[frozenset, list[int]] = {}
+        for i in range(n):  # interchangeable: the same set of allowed shapes
+            groups.setdefault(frozenset(sh for _, sh in shapes[i]), []).append(i)
         identical = [g for g in groups.values() if len(g) > 1 and anchor not in g]
     hint = None
     if hint_packing is not None:
         if symmetry:
-            hint = canonical_boxes(hint_packing, anchor, identical)
+            hint = canonical_boxes(hint_packing, anchor, identical, rotate=rotate, mirror=mirror)
         else:
             hint = [None] * n  # type: ignore[list-item]
             for p in hint_packing.placements:
@@ -180,7 +201,8 @@ def build_data(instance: Instance, hint_packing: Packing | None, *, symmetry: bo
                 (next(o for o, sh in shapes[i] if sh == instance.oriented(i, h[0])), h[1], h[2], h[3])
                 for i, h in enumerate(hint)
             ]
-    return ExactData(instance, shapes, lo, hi, half_lb, half_ub, symmetry, anchor, identical, hint)
+    return ExactData(instance, shapes, lo, hi, half_lb, half_ub, symmetry, anchor, identical, hint,
+                     rotate=rotate, mirror=mirror if symmetry else (), support=instance.support)
 
 
 class OutOfTime(Exception):
@@ -265,12 +287,17 @@ def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = Tru
                 intervals.append(m.new_interval_var(pos[i][k], size[i][k], end, f"iv{i}{k}"))
                 demands.append(dem)
             m.add_cumulative(intervals, demands, caps[k])
+    if data.support is not None:
+        from packzoo.solvers.exact_fixed import add_support
+
+        add_support(m, list(range(n)), pos, size, orient, data.shapes, [True] * n, data.support)
     if data.symmetry:
-        m.add(L >= W)
-        m.add(W >= H)
+        if data.rotate:
+            m.add(L >= W)
+            m.add(W >= H)
         if data.anchor is not None:
             t = data.anchor
-            for k in range(3):
+            for k in data.mirror:
                 m.add(2 * pos[t][k] + size[t][k] <= bins[k])
         for group in data.identical:
             for u, v in zip(group, group[1:]):
@@ -382,8 +409,26 @@ def _heuristic_packing(instance: Instance, seed: int, deadline: float | None = N
     """A valid packing from the first hint heuristic (lsa-lws, else sort-volume).
 
     Under a deadline lsa-lws is used only when it fits: it costs about n/2 packings, measured on
-    the sort-volume packing made first.
+    the sort-volume packing made first. An instance with orientation limits, support or weights
+    gets the best of :func:`packzoo.solvers.exact_fixed.free_first_fit`'s packings instead when
+    the heuristics' packing breaks a constraint (or they refuse the instance).
     """
+    if instance.is_constrained:
+        from packzoo.solvers.exact_fixed import free_first_fit
+
+        try:
+            packing: Packing | None
+            packing, name = _registered_hint(instance, seed, deadline)
+        except (ValueError, RuntimeError):  # a heuristic that does not honour the constraints
+            packing, name = None, ""
+        ff = free_first_fit(instance)
+        if packing is None or ff.surface_area < packing.surface_area:
+            return ff, "first-fit"
+        return packing, name
+    return _registered_hint(instance, seed, deadline)
+
+
+def _registered_hint(instance: Instance, seed: int, deadline: float | None) -> tuple[Packing, str]:
     t0 = time.perf_counter()
     cheap = create_solver(HINT_SOLVERS[-1]).solve(instance, seed=seed)
     pack_s = time.perf_counter() - t0
@@ -427,6 +472,8 @@ class ExactSolver(BaseSolver):
     """
 
     name = "exact"
+    modes = ("free", "base", "container", "bins")
+    constraints = True
 
     def __init__(
         self,
@@ -460,6 +507,11 @@ class ExactSolver(BaseSolver):
         if deadline is None and self.time_limit is not None:
             deadline = time.perf_counter() + float(self.time_limit)
         seed = int(rng.integers(0, 2**31 - 1))
+        if instance.mode != "free":
+            from packzoo.solvers.exact_fixed import solve_fixed
+
+            return solve_fixed(instance, seed=seed, deadline=deadline, num_workers=self.num_workers,
+                               symmetry=self.symmetry, hint=self.hint, redundant=self.redundant, log=self.log)
         fallback, hint_name = _heuristic_packing(instance, seed, deadline)
         data = build_data(instance, fallback if self.hint else None, symmetry=self.symmetry)
         try:
@@ -549,6 +601,9 @@ register_solver(
     ExactSolver,
     kind="exact",
     keeps_time_limit=True,
-    summary="CP-SAT model with symmetry breaking, redundant cumulatives and a heuristic hint; proves optima",
+    modes=ExactSolver.modes,
+    constraints=True,
+    summary="CP-SAT model with symmetry breaking, redundant cumulatives and a heuristic hint; proves optima "
+            "(every mode: free surface, base height, container volume, bins; orientation limits, support, weights)",
     source="packzoo (OR-Tools CP-SAT); problem of Hu et al. 2017",
 )
