@@ -462,11 +462,13 @@ class PackState:
         item = self._check_item(item)
         if isinstance(orientation, bool) or not isinstance(orientation, (int, np.integer)) or not 0 <= orientation < 6:
             raise ValueError(f"orientation must be in 0..5, got {orientation!r}")
-        sp = self.spaces
-        if isinstance(space, bool) or not isinstance(space, (int, np.integer)) or not 0 <= space < sp.shape[0]:
-            raise ValueError(f"space must be an index in 0..{sp.shape[0] - 1}, got {space!r}")
         if self.placed[item]:
             return f"item {item} is already placed"
+        sp = self.spaces
+        if isinstance(space, bool) or not isinstance(space, (int, np.integer)) or not 0 <= space < sp.shape[0]:
+            if sp.shape[0] == 0:
+                raise ValueError(f"space {space!r}: no empty space is left")
+            raise ValueError(f"space must be an index in 0..{sp.shape[0] - 1}, got {space!r}")
         if not self._shape_ok[item, orientation]:
             return f"orientation {orientation} of item {item} is not allowed"
         a, w, h = self.instance.oriented(item, int(orientation))

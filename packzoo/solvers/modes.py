@@ -30,6 +30,8 @@ times); the online ones cannot reorder, and return the packing so far with statu
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from packzoo._checks import positive_int
 from packzoo.envs import rules
 from packzoo.envs.fixed import NoPlacementError, PackState, pack_order, parse_rule
@@ -49,24 +51,42 @@ def _status(packing: Packing) -> str:
     return "optimal" if r <= 1.0 and not validate(packing) else "feasible"
 
 
-def pack_repaired(instance: Instance, order: list[int], rule: str) -> tuple[Packing, int]:
-    """Pack ``order`` by ``rule``; on a dead end move the stuck item to the front and retry.
+#: Packings a repair may try before giving up (a dead end needs a support rule in base mode).
+REPAIR_BUDGET = 200
+
+
+def pack_repaired(instance: Instance, order: list[int], rule: str, seed: int = 0,
+                  budget: int = REPAIR_BUDGET) -> tuple[Packing, int]:
+    """Pack ``order`` by ``rule``, repairing dead ends (base mode with a support rule).
+
+    At a dead end the stuck item moves to the front of the order and the order is packed again.
+    When an item gets stuck a second time (items that strand each other), two random items of
+    the order swap (a generator seeded by ``seed``) and the move-to-front repairs start afresh.
+    At most ``budget`` packings.
 
     Returns:
         (packing, repairs made).
 
     Raises:
-        NoPlacementError: still stuck after N repairs.
+        NoPlacementError: still stuck after ``budget`` packings.
     """
     order = list(order)
-    for repairs in range(instance.n + 1):
+    stuck: set[int] = set()
+    rng = np.random.default_rng(seed)
+    for repairs in range(budget):
         try:
             return pack_order(instance, order, rule), repairs
         except NoPlacementError as e:
-            if repairs == instance.n:
+            if repairs == budget - 1:
                 raise
-            order.remove(e.item)
-            order.insert(0, e.item)
+            if e.item not in stuck:
+                stuck.add(e.item)
+                order.remove(e.item)
+                order.insert(0, e.item)
+            else:
+                stuck.clear()
+                i, j = rng.choice(len(order), size=2, replace=False)
+                order[i], order[j] = order[j], order[i]
     raise AssertionError("unreachable")
 
 
@@ -344,6 +364,7 @@ for _prefix, (_rule, _modes, _phrase, _src) in _PLACEMENTS.items():
             f"{_prefix}-{_key}",
             lambda _k=_key, _r=_rule, _m=_modes, **kw: _with_modes(RuleOrder(_k, **{"rule": _r, **kw}), _m),
             kind="heuristic",
+            constraints=True,
             keeps_time_limit=False,
             modes=_modes,
             summary=f"items by {_key}, descending + {_phrase}",
@@ -354,6 +375,7 @@ register_solver(
     "order-search",
     OrderSearch,
     kind="heuristic",
+    constraints=True,
     keeps_time_limit=True,
     modes=ALL_MODES,
     summary="swap/insertion local search on the item order under the mode's placement rule "
@@ -364,6 +386,7 @@ register_solver(
     "online-bph",
     OnlineBPH,
     kind="heuristic",
+    constraints=True,
     keeps_time_limit=False,
     modes=ALL_MODES,
     summary="online: EMS in deepest-bottom-left order, best-match orientation (lookahead=k buffer)",
@@ -373,6 +396,7 @@ register_solver(
     "boundary",
     Boundary,
     kind="heuristic",
+    constraints=True,
     keeps_time_limit=False,
     modes=ALL_MODES,
     summary="online: the space of largest volume + number of item shapes it fits (boundary rule)",
@@ -382,6 +406,7 @@ register_solver(
     "lsah",
     LSAH,
     kind="heuristic",
+    constraints=True,
     keeps_time_limit=False,
     modes=ALL_MODES,
     summary="online: least-surface-area placement in arrival order",
@@ -391,6 +416,7 @@ register_solver(
     "online-contact",
     ContactOnline,
     kind="heuristic",
+    constraints=True,
     keeps_time_limit=False,
     modes=ALL_MODES,
     summary="online: the placement touching the most area of walls, floor and placed boxes",
