@@ -19,7 +19,7 @@ descending, ties by index) and the placement is the mode's rule:
 The online ones pack the items in the instance's order (item 0 arrives first), never reordering
 beyond a look-ahead buffer: ``online-bph`` (Ha et al. 2017), ``boundary`` (the boundary rule
 baseline of Zhao et al. 2021), ``lsah`` (LSA in arrival order, Hu et al. 2017's rule as the
-online papers use it). ``lookahead=k`` lets each choose among the next k arrivals (a buffer).
+online papers use it). ``buffer=k`` lets each choose among the next k arrivals (Ha et al.'s look-ahead).
 
 In the container mode an item that fits nowhere stays out. With a support rule in the base mode
 an order can reach a dead end (no supported corner left for an item): the offline solvers then
@@ -229,57 +229,68 @@ class OrderSearch(_ModesSolver):
 class Online(_ModesSolver):
     """Online packing: items arrive in the instance's order; each is placed by a rule at once.
 
-    With ``lookahead`` k > 1 the packer sees the next k arrivals and places the one (with the
-    placement) that the rule ranks best (ties: the earlier arrival); k = 1 is strictly online.
-    An item that fits nowhere is left out in the container mode; in the base mode with a support
-    rule it is a dead end (the packing so far comes back with status "unknown").
+    With ``buffer`` k > 1 the packer holds the next k arrivals and places whichever (with its
+    placement) the rule ranks best (ties: the earlier arrival), Ha et al. 2017's look-ahead; k = 1
+    is strictly online. (The online env's ``lookahead`` only shows the next items: the arriving
+    one must be placed.) An item that fits nowhere is left out in the container mode, or ends the
+    packing there with ``until_misfit=True`` (Zhao et al. 2021's episode end); in the base mode
+    with a support rule it is a dead end (the packing so far comes back, status "unknown").
 
     Args:
-        lookahead: how many arrivals the packer sees (>= 1).
+        buffer: how many arrivals the packer holds and chooses from (>= 1).
+        until_misfit: container mode: stop at the first item that fits nowhere.
     """
 
     rule = "bph"
 
-    def __init__(self, *, lookahead: int = 1) -> None:
-        positive_int(lookahead, "lookahead")
-        self.lookahead = int(lookahead)
-
-    def _rule_for(self, instance: Instance) -> str:
-        return self.rule
+    def __init__(self, *, buffer: int = 1, until_misfit: bool = False) -> None:
+        positive_int(buffer, "buffer")
+        if not isinstance(until_misfit, bool):
+            raise ValueError(f"until_misfit must be True or False, got {until_misfit!r}")
+        self.buffer = int(buffer)
+        self.until_misfit = until_misfit
 
     def _solve(self, instance, rng, deadline):
-        rule = self._rule_for(instance)
+        rule = self.rule
         state = PackState(instance)
         arrivals = list(range(instance.n))
-        buffer: list[int] = []
+        held: list[int] = []
         left_out: list[int] = []
-        while arrivals or buffer:
-            while arrivals and len(buffer) < self.lookahead:
-                buffer.append(arrivals.pop(0))
+        info: dict = {"rule": rule, "buffer": self.buffer}
+        while arrivals or held:
+            while arrivals and len(held) < self.buffer:
+                held.append(arrivals.pop(0))
             best = None
-            for pos, i in enumerate(buffer):
+            for pos, i in enumerate(held):
                 r = state.rank(i, rule)
                 if r is not None and (best is None or (r[0], pos) < best[0]):
                     best = ((r[0], pos), i, r[1], r[2])
             if best is None:
-                if instance.mode == "container":
+                if instance.mode == "container" and not self.until_misfit:
                     # Spaces only shrink: what fits nowhere now never will.
-                    left_out.extend(buffer)
-                    buffer.clear()
+                    left_out.extend(held)
+                    held.clear()
                     continue
-                info = {"stuck_item": buffer[0], "rule": rule, "lookahead": self.lookahead}
+                if instance.mode == "container":
+                    info["stopped_at"] = held[0]
+                    break
+                info["stuck_item"] = held[0]
                 return Solution(state.packing(), "unknown", info=info)
             _, i, o, e = best
             state.place(i, o, e)
-            buffer.remove(i)
+            held.remove(i)
             if instance.mode == "container":
-                # Items in the buffer that no longer fit anywhere leave it (room for new arrivals).
-                for j in list(buffer):
+                # Held items that fit nowhere any more leave (room for new arrivals), or end it.
+                for j in list(held):
                     if state.choose(j, rule) is None:
-                        buffer.remove(j)
+                        if self.until_misfit:
+                            info["stopped_at"] = j
+                            arrivals, held = [], []
+                            break
+                        held.remove(j)
                         left_out.append(j)
         packing = state.packing()
-        info = {"rule": rule, "lookahead": self.lookahead, "left_out": sorted(left_out)}
+        info["left_out"] = sorted(set(range(instance.n)) - set(packing.order))
         return Solution(packing, _status(packing), info=info)
 
 
@@ -294,7 +305,9 @@ class OnlineBPH(Online):
     space and box, their "best match first"). In the bins mode the bins are tried first-fit.
 
     Args:
-        lookahead: how many arrivals the packer sees (their k; 1 = strictly online).
+        buffer: how many arrivals the packer holds and chooses from (their k; 1 = strictly
+            online).
+        until_misfit: container mode: stop at the first item that fits nowhere.
     """
 
     rule = "bph"
@@ -308,7 +321,9 @@ class Boundary(Online):
     space's corner.
 
     Args:
-        lookahead: how many arrivals the packer sees (1 = strictly online, as in the paper).
+        buffer: how many arrivals the packer holds and chooses from (1 = strictly online, as in
+            the paper).
+        until_misfit: container mode: stop at the first item that fits nowhere (the paper's end).
     """
 
     rule = "boundary"
@@ -320,7 +335,8 @@ class LSAH(Online):
     first-fit.
 
     Args:
-        lookahead: how many arrivals the packer sees (1 = strictly online).
+        buffer: how many arrivals the packer holds and chooses from (1 = strictly online).
+        until_misfit: container mode: stop at the first item that fits nowhere.
     """
 
     rule = "lsa"
@@ -332,7 +348,8 @@ class ContactOnline(Online):
     heuristic, in 3D); ties deepest-bottom-left.
 
     Args:
-        lookahead: how many arrivals the packer sees (1 = strictly online).
+        buffer: how many arrivals the packer holds and chooses from (1 = strictly online).
+        until_misfit: container mode: stop at the first item that fits nowhere.
     """
 
     rule = "contact"
@@ -389,7 +406,7 @@ register_solver(
     constraints=True,
     keeps_time_limit=False,
     modes=ALL_MODES,
-    summary="online: EMS in deepest-bottom-left order, best-match orientation (lookahead=k buffer)",
+    summary="online: EMS in deepest-bottom-left order, best-match orientation (buffer=k: choose among the next k arrivals)",
     source="Ha, Nguyen, Bui and Wang 2017 (OnlineBPH)",
 )
 register_solver(

@@ -88,14 +88,25 @@ def test_online_solvers_keep_the_arrival_order():
         for name in ONLINE:
             order = create_solver(name).solve(inst).packing.order
             assert order == sorted(order), (name, mode)
-            order = create_solver(name, lookahead=3).solve(inst).packing.order
+            order = create_solver(name, buffer=3).solve(inst).packing.order
             # With a buffer of 3, the item placed t-th arrived at most 2 + (items left out) later.
             assert all(i <= t + 2 + inst.n - len(order) for t, i in enumerate(order)), (name, order)
 
 
-def test_lookahead_can_change_the_packing():
+def test_until_misfit_stops_at_the_first_item_that_fits_nowhere():
+    # Container 2x2x2: a 2x2x1 slab, a cube of 2 (fits nowhere after the slab), a unit cube.
+    inst = Instance([[2, 2, 1], [2, 2, 2], [1, 1, 1]], mode="container", container=(2, 2, 2))
+    for name in ONLINE:
+        skip = create_solver(name).solve(inst)
+        stop = create_solver(name, until_misfit=True).solve(inst)
+        assert skip.packing.order == [0, 2] and skip.info["left_out"] == [1]
+        assert stop.packing.order == [0] and stop.info["stopped_at"] == 1
+        assert not validate(stop.packing)
+
+
+def test_buffer_can_change_the_packing():
     inst, _ = _cut("container", 2, n=20)
-    packs = {k: create_solver("online-bph", lookahead=k).solve(inst).packing for k in (1, 5)}
+    packs = {k: create_solver("online-bph", buffer=k).solve(inst).packing for k in (1, 5)}
     assert [p.order for p in packs.values()][0] != [p.order for p in packs.values()][1]
 
 
