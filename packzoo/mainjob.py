@@ -49,7 +49,7 @@ def cli(argv: list[str]) -> int:
     )
     print(f"packzoo main job: {board['set']}, {board['instances']} instances, time limit {board['time_limit']} s, "
           f"seed {board['seed']} ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
-    print(format_table(board["summary"]))
+    print(format_table(board["summary"], board.get("mode", "free")))
     out = Path(args.out)
     print(f"wrote {out / 'leaderboard.json'} and {out / 'leaderboard.csv'}")
     if not args.no_report:

@@ -9,6 +9,7 @@ machine and numpy version (a checksum test guards this).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -235,46 +236,67 @@ def bins_cut(n: int, *, bin=(10, 10, 10), k: int = 3, min_edge: int = 1, orienta
 # Named sets: fixed base seeds; instance k of a set is drawn with seed (base, k), so a smaller count
 # is a prefix of a larger one. Training code draws from seeds >= TRAIN_SEED_BASE, never these.
 SET_SIZE = 1000
-_BASE_SEEDS = {"uniform": 20_170_000, "orders": 20_170_100, "cube": 20_170_200}
+_BASE_SEEDS = {"uniform": 20_170_000, "orders": 20_170_100, "cube": 20_170_200,
+               "container": 20_260_300, "base": 20_260_400, "bins": 20_260_500}
 TRAIN_SEED_BASE = 1_000_000_000
 CUBE_SIDE = 100
+#: The fixed modes' named sets: a 100^3 container (base: its 100 x 100 footprint) cut into n items
+#: with edges >= 10; bins: max(2, n // 10) bins of 100^3 cut into n items (about 10 per bin).
+MODE_SIDE = 100
+MODE_MIN_EDGE = 10
+_SET_SIZES = {"uniform": (8, 10, 12), "orders": (8, 10, 12), "cube": range(8, 51),
+              "container": range(5, 101), "base": range(5, 101), "bins": range(10, 201)}
 
 
 def _parse_set(name: str) -> tuple[str, int]:
     if not isinstance(name, str) or "-n" not in name:
         raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
     family, _, n = name.partition("-n")
-    if family not in _BASE_SEEDS or not n.isdigit():
+    if family not in _BASE_SEEDS or not n.isdigit() or int(n) not in _SET_SIZES[family]:
         raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
-    nn = int(n)
-    ok = (family in ("uniform", "orders") and nn in (8, 10, 12)) or (family == "cube" and 8 <= nn <= 50)
-    if not ok:
-        raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
-    return family, nn
+    return family, int(n)
 
 
 def set_names() -> list[str]:
     """Names accepted by :func:`instance_set`."""
     names = [f"{f}-n{n}" for f in ("uniform", "orders") for n in (8, 10, 12)]
-    return names + ["cube-n8 ... cube-n50"]
+    return names + ["cube-n8 ... cube-n50", "container-n5 ... container-n100", "base-n5 ... base-n100",
+                    "bins-n10 ... bins-n200"]
+
+
+def _bins_k(n: int) -> int:
+    return max(2, n // 10)
+
+
+def _draw_cut(family: str, n: int, seed: SeedLike) -> tuple[Instance, Packing]:
+    side = (MODE_SIDE,) * 3
+    if family == "bins":
+        return bins_cut(n, bin=side, k=_bins_k(n), min_edge=MODE_MIN_EDGE, seed=seed)
+    return container_cut(n, container=side, mode=family, min_edge=MODE_MIN_EDGE, seed=seed)
 
 
 def draw(family: str, n: int, seed: SeedLike) -> Instance:
-    """One instance of ``family`` ("uniform", "orders" or "cube") with ``n`` items."""
+    """One instance of ``family`` ("uniform", "orders", "cube", "container", "base" or "bins")
+    with ``n`` items."""
     if family == "uniform":
         return uniform(n, seed=seed)
     if family == "orders":
         return orders(n, seed=seed)
     if family == "cube":
         return cube_cut(n, side=CUBE_SIDE, seed=seed)[0]
-    raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube")
+    if family in ("container", "base", "bins"):
+        return _draw_cut(family, n, seed)[0]
+    raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube, container, base, bins")
 
 
 def instance_set(name: str, count: int | None = None) -> list[Instance]:
     """The first ``count`` (default all 1000) instances of the named set.
 
-    Names: ``uniform-n8|10|12``, ``orders-n8|10|12``, ``cube-n8`` ... ``cube-n50``. Cube instances
-    have side 100 and a known optimal surface of 60000.
+    Names: ``uniform-n8|10|12``, ``orders-n8|10|12``, ``cube-n8`` ... ``cube-n50`` (free mode);
+    ``container-n5`` ... ``container-n100`` (a 100^3 container cut into n items: every item fits,
+    100 % is optimal), ``base-n5`` ... ``base-n100`` (the same cut on a 100 x 100 base: height 100
+    is optimal), ``bins-n10`` ... ``bins-n200`` (max(2, n // 10) bins of 100^3 cut into n items:
+    that many bins is optimal). Cube instances have side 100 and a known optimal surface of 60000.
     """
     family, n = _parse_set(name)
     if count is None:
@@ -286,24 +308,32 @@ def instance_set(name: str, count: int | None = None) -> list[Instance]:
 
 
 def known_optimum(name: str) -> float | None:
-    """The optimal surface of every instance of a cube set, None for other sets."""
-    family, _ = _parse_set(name)
-    return float(6 * CUBE_SIDE**2) if family == "cube" else None
+    """The optimal objective shared by every instance of a cut set (the cube's surface 60000, the
+    container's volume 100^3, the height 100, the bins cut), None for other sets."""
+    family, n = _parse_set(name)
+    return {"cube": float(6 * CUBE_SIDE**2), "container": float(MODE_SIDE**3), "base": float(MODE_SIDE),
+            "bins": float(_bins_k(n))}.get(family)
 
 
 def cube_set_solutions(name: str, count: int | None = None) -> list[Packing]:
-    """The optimal (cube) packings of a cube set's instances."""
+    """The optimal (cut) packings of a cut set's instances (cube, container, base, bins)."""
     family, n = _parse_set(name)
-    if family != "cube":
-        raise ValueError(f"{name!r} is not a cube set")
+    if family not in ("cube", "container", "base", "bins"):
+        raise ValueError(f"{name!r} is not a cut set")
     count = SET_SIZE if count is None else count
-    return [cube_cut(n, side=CUBE_SIDE, seed=(_BASE_SEEDS["cube"], n, k))[1] for k in range(count)]
+    if family == "cube":
+        return [cube_cut(n, side=CUBE_SIDE, seed=(_BASE_SEEDS["cube"], n, k))[1] for k in range(count)]
+    return [_draw_cut(family, n, (_BASE_SEEDS[family], n, k))[1] for k in range(count)]
 
 
 def checksum(instances: Sequence[Instance]) -> str:
-    """A short sha256 of the instances' dims, to pin named sets across machines."""
+    """A short sha256 of the instances (their dims, and their mode and constraints when set), to
+    pin named sets across machines."""
     h = hashlib.sha256()
     for inst in instances:
         h.update(np.ascontiguousarray(inst.dims, dtype="<i8").tobytes())
+        extra = {k: v for k, v in inst.to_dict().items() if k not in ("dims", "names")}
+        if extra:  # free, unconstrained instances hash as before, so the old pins hold
+            h.update(json.dumps(extra, sort_keys=True).encode())
     return h.hexdigest()[:16]
 

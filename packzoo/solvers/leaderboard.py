@@ -42,14 +42,17 @@ from packzoo._io import atomic_write_text, check_output_dir
 from packzoo.envs.files import read_instances
 from packzoo.envs.generators import instance_set, known_optimum
 from packzoo.envs.instance import Instance
-from packzoo.envs.packing import Packing, Placement, lower_bound, validate
-from packzoo.solvers.base import SOLVERS, create_solver, solver_card
+from packzoo.envs.packing import Packing, Placement, bound, validate
+from packzoo.solvers.base import SOLVERS, UnsupportedMode, create_solver, solver_card
 
 PARTIAL = "leaderboard.partial.jsonl"
 CSV_FIELDS = [
-    "solver", "instance", "seed", "status", "valid", "errors", "surface", "lower_bound",
-    "ratio_lb", "gap", "bound", "seconds",
+    "solver", "instance", "seed", "mode", "status", "valid", "errors", "objective", "surface", "utilisation",
+    "lower_bound", "ratio_lb", "gap", "bound", "seconds",
 ]
+#: What each mode's objective is called in the tables, and whether it is maximised.
+OBJECTIVE_NAMES = {"free": "surface", "base": "height", "container": "volume", "bins": "bins"}
+MAXIMISE = ("container",)
 VERSION_PACKAGES = ("packzoo", "numpy", "numba", "gymnasium", "ortools", "torch", "stable-baselines3", "sb3-contrib")
 
 
@@ -139,23 +142,31 @@ def _load_partial(path: Path) -> tuple[dict[str, dict[str, Any]], list[int]]:
     return done, bad
 
 
-_RESULT_FIELDS = ("solver", "instance", "seed", "status", "valid", "errors", "surface", "lower_bound", "ratio_lb",
-                  "bound", "seconds", "placements")
+_RESULT_FIELDS = ("solver", "instance", "seed", "mode", "status", "valid", "errors", "objective", "surface",
+                  "utilisation", "lower_bound", "ratio_lb", "bound", "seconds", "placements")
+
+
+def _measures(packing: Packing) -> dict[str, Any]:
+    """The figures a valid result records, all recomputed from its packing."""
+    return {"objective": packing.objective, "surface": int(packing.surface_area),
+            "utilisation": packing.utilisation, "ratio_lb": packing.ratio}
 
 
 def recheck(rec: dict[str, Any], inst: Instance, name: str, k: int, seed: int) -> str | None:
     """Referee a reused result again, as if fresh; returns why it cannot be trusted, or None.
 
-    Its placements are rebuilt into a Packing and validated; its surface, lower bound and ratio
-    are recomputed and must equal the recorded ones.
+    Its placements are rebuilt into a Packing and validated; its objective, surface, utilisation,
+    bound and ratio are recomputed and must equal the recorded ones.
     """
     missing = [f for f in _RESULT_FIELDS if f not in rec]
     if missing:
         return f"missing fields {missing}"
     if rec["solver"] != name or rec["instance"] != k or rec["seed"] != instance_seed(seed, k):
         return "another solver, instance or seed"
+    if rec["mode"] != inst.mode:
+        return f"mode {rec['mode']!r}, but the instance's is {inst.mode!r}"
     if not rec["valid"]:
-        return None if rec["surface"] is None and rec["errors"] else "an invalid result without errors"
+        return None if rec["objective"] is None and rec["errors"] else "an invalid result without errors"
     try:
         packing = Packing(inst, tuple(Placement(*map(int, p)) for p in rec["placements"]))
     except (TypeError, ValueError) as e:
@@ -163,9 +174,8 @@ def recheck(rec: dict[str, Any], inst: Instance, name: str, k: int, seed: int) -
     errors = validate(packing)
     if errors:
         return f"its packing is invalid: {errors[:2]}"
-    lb = lower_bound(inst)
-    if rec["surface"] != packing.surface_area or rec["lower_bound"] != lb or rec["ratio_lb"] != packing.surface_area / lb:
-        return "its surface, bound or ratio do not match its packing"
+    if rec["lower_bound"] != bound(inst) or any(rec[k] != v for k, v in _measures(packing).items()):
+        return "its objective, surface, bound or ratio do not match its packing"
     if rec["status"] not in ("optimal", "feasible"):
         return f"status {rec['status']!r} for a valid packing"
     return None
@@ -191,13 +201,16 @@ def _append_line(path: Path, rec: dict[str, Any]) -> None:
 
 
 def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float | None) -> dict[str, Any]:
-    """Solve instance ``k`` with ``solver`` and referee the result; returns the result record."""
-    lb = lower_bound(inst)
+    """Solve instance ``k`` with ``solver`` and referee the result; returns the result record.
+
+    ``lower_bound`` holds the mode's :func:`packzoo.envs.bound` (an upper bound on the volume in
+    container mode) and ``ratio_lb`` the packing's ratio to it (>= 1, 1 = proven optimal)."""
+    lb = bound(inst)
     s = instance_seed(seed, k)
     rec: dict[str, Any] = {
-        "solver": name, "instance": k, "seed": s, "status": "unknown", "valid": False, "errors": [],
-        "surface": None, "lower_bound": lb, "ratio_lb": None, "gap": None, "bound": None,
-        "seconds": None, "placements": None,
+        "solver": name, "instance": k, "seed": s, "mode": inst.mode, "status": "unknown", "valid": False,
+        "errors": [], "objective": None, "surface": None, "utilisation": None, "lower_bound": lb,
+        "ratio_lb": None, "gap": None, "bound": None, "seconds": None, "placements": None,
     }
     try:
         sol = solver.solve(inst, seed=s, time_limit=time_limit)
@@ -206,14 +219,14 @@ def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float |
         return rec
     rec["status"] = str(getattr(sol, "status", "unknown"))
     rec["seconds"] = float(getattr(sol, "seconds", 0.0) or 0.0)
-    bound = getattr(sol, "bound", None)
-    rec["bound"] = None if bound is None else float(bound)
+    claimed = getattr(sol, "bound", None)
+    rec["bound"] = None if claimed is None else float(claimed)
     packing = getattr(sol, "packing", None)
     if not isinstance(packing, Packing):
         rec["errors"] = ["no packing returned"]
         return rec
     errors = []
-    if packing.instance.n != inst.n or not np.array_equal(packing.instance.dims, inst.dims):
+    if packing.instance != inst:
         errors.append("the packing is of another instance")
     else:
         errors = validate(packing)
@@ -221,16 +234,17 @@ def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float |
     if errors:
         rec["errors"] = errors
         return rec
-    surface = int(packing.surface_area)
-    if surface < lb * (1 - 1e-12):  # relative: near the Instance limits surfaces reach 1e13
-        rec["errors"] = [f"surface {surface} below the lower bound {lb}: impossible"]
+    m = _measures(packing)
+    obj = m["objective"]
+    if m["ratio_lb"] < 1 - 1e-12:  # relative: near the Instance limits surfaces reach 1e13
+        rec["errors"] = [f"{OBJECTIVE_NAMES[inst.mode]} {obj} beyond the mode's bound {lb}: impossible"]
         return rec
-    if rec["bound"] is not None and rec["bound"] > surface * (1 + 1e-12):
-        rec["errors"] = [f"claimed bound {rec['bound']} exceeds its own surface {surface}"]
+    claimed = rec["bound"]
+    if claimed is not None and (claimed < obj * (1 - 1e-12) if inst.mode in MAXIMISE else claimed > obj * (1 + 1e-12)):
+        rec["errors"] = [f"claimed bound {claimed} beats its own {OBJECTIVE_NAMES[inst.mode]} {obj}"]
         return rec
     rec["valid"] = True
-    rec["surface"] = surface
-    rec["ratio_lb"] = surface / lb
+    rec.update(m)
     info = getattr(sol, "info", None) or {}
     # Scalar facts only (nodes, stopped_by_time, ...): bulky arrays would swell the file.
     facts = {str(k): _jsonable(v) for k, v in info.items() if isinstance(v, (str, int, float, bool, np.generic))}
@@ -314,10 +328,15 @@ def _known_optimum(set_name: str) -> float | None:
         return None
 
 
-def _best_known(set_name: str, count: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _better(mode: str, a: float, b: float) -> bool:
+    """True if objective ``a`` beats ``b`` in ``mode``."""
+    return a > b if mode in MAXIMISE else a < b
+
+
+def _best_known(set_name: str, insts: Sequence[Instance], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     opt = _known_optimum(set_name)
     out = []
-    for k in range(count):
+    for k, inst in enumerate(insts):
         rs = [r for r in results if r["instance"] == k and r["valid"]]
         if opt is not None:
             out.append({"instance": k, "value": float(opt), "proven": True, "by": "known optimum"})
@@ -327,19 +346,31 @@ def _best_known(set_name: str, count: int, results: list[dict[str, Any]]) -> lis
         if not pool:
             out.append({"instance": k, "value": None, "proven": False, "by": None})
             continue
-        v = min(r["surface"] for r in pool)
-        by = sorted({r["solver"] for r in pool if r["surface"] == v})
+        pick = max if inst.mode in MAXIMISE else min
+        v = pick(r["objective"] for r in pool)
+        by = sorted({r["solver"] for r in pool if r["objective"] == v})
         out.append({"instance": k, "value": float(v), "proven": bool(proven), "by": ",".join(by)})
     return out
 
 
+def gap(mode: str, value: float, best: float) -> float:
+    """How far ``value`` is from the best known ``best``, as a fraction >= 0 when it is no better:
+    value / best - 1 when minimising, 1 - value / best when maximising (container mode)."""
+    return 1.0 - value / best if mode in MAXIMISE else value / best - 1.0
+
+
 def summarise(results: list[dict[str, Any]], solvers: Sequence[str]) -> list[dict[str, Any]]:
     """One row per solver (the leaderboard's table and the report's). Wins: instances where the
-    solver's surface is the least of the run's valid surfaces (ties count for each)."""
-    best_run = {}
+    solver's objective is the best of the run's valid results (ties count for each). Results
+    written before the modes existed (no ``mode``, no ``objective``) are free-mode surfaces."""
+    results = [r if "objective" in r else {**r, "mode": "free", "objective": r["surface"], "utilisation": None}
+               for r in results]
+    best_run: dict[int, float] = {}
     for r in results:
         if r["valid"]:
-            best_run[r["instance"]] = min(best_run.get(r["instance"], math.inf), r["surface"])
+            k = r["instance"]
+            if k not in best_run or _better(r["mode"], r["objective"], best_run[k]):
+                best_run[k] = r["objective"]
     rows = []
     for name in solvers:
         rs = [r for r in results if r["solver"] == name]
@@ -354,11 +385,13 @@ def summarise(results: list[dict[str, Any]], solvers: Sequence[str]) -> list[dic
             "solver": name,
             "n": len(rs),
             "valid": len(ok),
+            "mean_objective": mean([r["objective"] for r in ok]),
             "mean_surface": mean([r["surface"] for r in ok]),
+            "mean_utilisation": mean([r["utilisation"] for r in ok if r["utilisation"] is not None]),
             "mean_ratio_lb": mean([r["ratio_lb"] for r in ok]),
             "mean_gap": mean(gaps),
             "max_gap": float(max(gaps)) if gaps else None,
-            "wins": sum(1 for r in ok if r["surface"] == best_run.get(r["instance"])),
+            "wins": sum(1 for r in ok if r["objective"] == best_run.get(r["instance"])),
             "mean_seconds": mean(secs),
             "max_seconds": float(max(secs)) if secs else None,
             "invalid": len(rs) - len(ok),
@@ -366,9 +399,13 @@ def summarise(results: list[dict[str, Any]], solvers: Sequence[str]) -> list[dic
     return rows
 
 
-def format_table(summary: list[dict[str, Any]]) -> str:
-    """The summary as a fixed-width text table."""
-    head = f"{'solver':18s} {'mean surface':>13s} {'ratio LB':>9s} {'gap best':>9s} {'wins':>5s} {'mean s':>9s} {'max s':>9s} {'invalid':>7s}"
+def format_table(summary: list[dict[str, Any]], mode: str = "free") -> str:
+    """The summary as a fixed-width text table; the objective column is named for ``mode``
+    (surface, height, volume, bins) and the fixed modes add the mean utilisation."""
+    obj = f"mean {OBJECTIVE_NAMES.get(mode, 'objective')}"
+    util = mode != "free"
+    head = (f"{'solver':18s} {obj:>13s} " + (f"{'util':>7s} " if util else "")
+            + f"{'ratio LB' if mode not in MAXIMISE else 'UB ratio':>9s} {'gap best':>9s} {'wins':>5s} {'mean s':>9s} {'max s':>9s} {'invalid':>7s}")
     lines = [head, "-" * len(head)]
 
     def cell(v, fmt, width, suffix=""):
@@ -381,14 +418,23 @@ def format_table(summary: list[dict[str, Any]]) -> str:
         if not r.get("keeps_time_limit", True):
             unbounded.append(name)
             name += "*"
+        u = r.get("mean_utilisation")
         lines.append(
-            f"{name:18s} {cell(r['mean_surface'], '.1f', 13)} {cell(r['mean_ratio_lb'], '.4f', 9)} "
+            f"{name:18s} {cell(r.get('mean_objective', r.get('mean_surface')), '.1f' if mode != 'bins' else '.2f', 13)} "
+            + (f"{cell(None if u is None else 100 * u, '.1f', 6, '%')} " if util else "")
+            + f"{cell(r['mean_ratio_lb'], '.4f', 9)} "
             f"{cell(None if r['mean_gap'] is None else 100 * r['mean_gap'], '.2f', 9, '%')} {r['wins']:5d} "
             f"{cell(r['mean_seconds'], '.4f', 9)} {cell(r['max_seconds'], '.3f', 9)} {r['invalid']:7d}"
         )
     if unbounded:
         lines.append("* no time limit: a fixed number of constructive passes (its card says keeps_time_limit=False)")
     return "\n".join(lines)
+
+
+def set_mode(insts: Sequence[Instance]) -> str:
+    """The mode shared by a set's instances ("mixed" for a folder of several modes)."""
+    modes = {i.mode for i in insts}
+    return modes.pop() if len(modes) == 1 else "mixed"
 
 
 def run_leaderboard(
@@ -441,7 +487,19 @@ def run_leaderboard(
         if p not in names:
             raise ValueError(f"parameters given for {p!r}, which is not among the solvers {names}")
     insts, set_key, files = load_set(set_name, int(instances))
+    mode = set_mode(insts)
     built = {n: create_solver(n, **params.get(n, {})) for n in names}
+    # A solver that cannot pack the set's modes or constraints is refused before any work.
+    needs = sorted({i.mode for i in insts})
+    constrained = any(i.is_constrained for i in insts)
+    for n in names:
+        card = solver_card(n)
+        if not set(needs) <= set(card["modes"]) or (constrained and not card["constraints"]):
+            raise UnsupportedMode(
+                f"solver {n!r} packs modes {list(card['modes'])}"
+                + ("" if card["constraints"] else " without constraints")
+                + f"; set {set_name!r} has mode {', '.join(needs)}" + (" with constraints" if constrained else "")
+                + f"; packzoo solvers --mode {needs[0]} names the ones that do")
     solver_meta = {}
     for n, s in built.items():
         p = _jsonable(s.get_params()) if hasattr(s, "get_params") else _jsonable(params.get(n, {}))
@@ -502,12 +560,13 @@ def run_leaderboard(
             bar.close()
     results = [found[t] for t in tasks]
 
-    best = _best_known(set_name, len(insts), results)
+    best = _best_known(set_name, insts, results)
     for r in results:
         b = best[r["instance"]]["value"]
-        r["gap"] = None if (not r["valid"] or b is None) else r["surface"] / b - 1.0
+        r["gap"] = None if (not r["valid"] or not b) else gap(r["mode"], r["objective"], b)
     board = {
         "set": set_name,
+        "mode": mode,
         "instances": len(insts),
         "time_limit": time_limit,
         "seed": seed,
@@ -560,7 +619,7 @@ def _parse_param(text: str) -> tuple[str, str, Any]:
 def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50, or an instance file (.json, .csv) or a folder of them")
+    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50 (free mode), container-n5..n100, base-n5..n100, bins-n10..n200, or an instance file (.json, .csv) or a folder of them")
     p.add_argument("--instances", type=int, default=200, help="how many instances of the set (the first ones)")
     p.add_argument("--solvers", default="random,sort-volume,lsa-lws,best-order", help="comma-separated solver names (see `packzoo solvers`)")
     p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solve")
@@ -586,7 +645,7 @@ def cli(argv: list[str]) -> int:
     )
     print(f"{board['set']}: {board['instances']} instances, time limit {board['time_limit']} s, seed {board['seed']}"
           f" ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
-    print(format_table(board["summary"]))
+    print(format_table(board["summary"], board["mode"]))
     print(f"wrote {Path(args.out) / 'leaderboard.json'} and {Path(args.out) / 'leaderboard.csv'}")
     return exit_code(board)
 

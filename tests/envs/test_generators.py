@@ -75,3 +75,16 @@ def test_bad_generator_args():
 
 
 PINNED = {"uniform-n8": "cb84f026f6771bfa", "orders-n10": "f06f82ede2249826", "cube-n20": "4b7c134f94601374"}
+
+
+MODE_PINNED = {"container-n20": "9edd09812941d582", "base-n50": "02080d6ba4ed9292", "bins-n30": "55d445d301c9abad"}
+
+
+@pytest.mark.parametrize("name", sorted(MODE_PINNED))
+def test_mode_sets_are_pinned_and_their_cut_packings_are_optimal(name):
+    insts = instance_set(name, 20)
+    assert checksum(insts) == MODE_PINNED[name]
+    opt = known_optimum(name)
+    for inst, pk in zip(insts, cube_set_solutions(name, 20)):
+        assert pk.instance == inst and validate(pk) == [] and pk.objective == opt and pk.ratio == 1.0
+        assert inst.dims.min() >= 10  # the sets' minimum edge

@@ -244,3 +244,50 @@ def test_tests_write_only_to_temporary_folders(tmp_path):
     assert (tmp_path / "report.html").exists() and (tmp_path / "results" / "leaderboard.json").exists()
     after = (repo / "report.html").stat().st_mtime_ns if (repo / "report.html").exists() else None
     assert after == before
+
+
+# ---- the fixed modes -------------------------------------------------------------------------
+
+
+def test_mode_sets_are_scored_by_their_objective(tmp_path):
+    from packzoo.solvers.leaderboard import format_table, run_leaderboard
+
+    board = run_leaderboard("bins-n20", 3, "ffd-volume,lsah", None, tmp_path / "b", progress=False)
+    assert board["mode"] == "bins"
+    for r in board["results"]:
+        assert r["valid"] and r["mode"] == "bins" and r["lower_bound"] == 2.0  # bins-n20 is cut from 2 bins
+        assert r["objective"] >= 2 and r["gap"] == r["objective"] / 2 - 1
+        assert r["utilisation"] == pytest.approx(2 / r["objective"])
+    assert "mean bins" in format_table(board["summary"], "bins")
+    board = run_leaderboard("container-n10", 3, "dblf-volume,boundary", None, tmp_path / "c", progress=False)
+    for r in board["results"]:
+        # Maximising: the gap is what is missing from the known optimum, 100^3.
+        assert r["gap"] == pytest.approx(1 - r["objective"] / 10**6) and r["ratio_lb"] >= 1
+    table = format_table(board["summary"], "container")
+    assert "mean volume" in table and "UB ratio" in table
+
+
+def test_a_solver_that_cannot_pack_the_mode_is_refused_before_any_work(tmp_path):
+    from packzoo.solvers import UnsupportedMode
+    from packzoo.solvers.leaderboard import run_leaderboard
+
+    with pytest.raises(UnsupportedMode, match="'lsa-lws' packs modes \\['free'\\].*bins"):
+        run_leaderboard("bins-n20", 2, "ffd-volume,lsa-lws", None, tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_edited_objective_is_distrusted_on_resume(tmp_path):
+    import json
+
+    from packzoo.solvers.leaderboard import PARTIAL, _line_digest, run_leaderboard
+
+    out = tmp_path / "r"
+    first = run_leaderboard("base-n10", 2, "minheight-volume", None, out, progress=False)
+    lines = (out / PARTIAL).read_text().splitlines()
+    rec = json.loads(lines[0])
+    rec["result"]["objective"] -= 1  # a flattering height, with a fresh digest
+    rec["sha256"] = _line_digest(rec["key"], rec["result"])
+    (out / PARTIAL).write_text("\n".join([json.dumps(rec)] + lines[1:]) + "\n")
+    again = run_leaderboard("base-n10", 2, "minheight-volume", None, out, progress=False)
+    assert again["reused"] == 1 and len(again["recomputed"]["failed_recheck"]) == 1
+    assert [r["objective"] for r in again["results"]] == [r["objective"] for r in first["results"]]
