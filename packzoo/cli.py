@@ -39,8 +39,9 @@ def _solve(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(
         prog="packzoo solve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Pack the boxes of FILE (.json as Instance.to_json, or .csv with a header l,w,h[,name,quantity]); "
-                    "the packing is validated before it is saved.")
+        description="Pack the boxes of FILE (.json as Instance.to_json, or .csv with a header "
+                    "l,w,h[,name,quantity,weight,orientations]); the packing is validated before it is saved. "
+                    "--mode/--container/--support/--max-weight set a CSV's problem (and override a JSON file's).")
     p.add_argument("file", help="the instance file")
     p.add_argument("--solver", default="local-search", help="a registered solver (see `packzoo solvers`)")
     p.add_argument("--time-limit", type=float, default=10.0, help="seconds")
@@ -48,14 +49,27 @@ def _solve(argv: list[str]) -> int:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a solver parameter (JSON value)")
     p.add_argument("--out", default="packing.json", help="where to write the packing (JSON)")
     p.add_argument("--html", default=None, help="also write an offline 3D view of the packing here")
+    p.add_argument("--mode", choices=("free", "base", "container", "bins"), default=None,
+                   help="the problem: free bin (least surface), base (fixed L,W; least height), container "
+                        "(fixed L,W,H; most volume), bins (fewest L,W,H bins); default: the file's, else free")
+    p.add_argument("--container", default=None, metavar="L,W[,H]", help="the base (L,W) or container/bin (L,W,H)")
+    p.add_argument("--support", type=float, default=None, help="support rule: the least supported fraction of a base")
+    p.add_argument("--max-weight", type=float, default=None, help="the most weight per container/bin (needs a weight column)")
     args = p.parse_args(argv)
     from pathlib import Path
 
     from packzoo._io import check_output_dir
-    from packzoo.envs import lower_bound, read_instance, validate
+    from packzoo.envs import bound, read_instance, validate
     from packzoo.solvers import create_solver
 
-    inst = read_instance(args.file)
+    container = None
+    if args.container is not None:
+        try:
+            container = tuple(int(v) for v in args.container.split(","))
+        except ValueError:
+            p.error(f"--container must be integers L,W or L,W,H, got {args.container!r}")
+    inst = read_instance(args.file, mode=args.mode, container=container, support=args.support,
+                         max_weight=args.max_weight)
     params = {}
     for item in args.param:
         key, eq, val = item.partition("=")
@@ -74,11 +88,19 @@ def _solve(argv: list[str]) -> int:
         print(f"packzoo solve: {args.solver} gave an invalid packing: {errors[:3]}", file=sys.stderr)
         return 1
     pk = sol.packing
-    lb = lower_bound(inst)
+    lb = bound(inst)
     pk.save(args.out, solver=args.solver, params=params, status=sol.status, seconds=round(sol.seconds, 4),
-            lower_bound=lb, ratio_lb=pk.surface_area / lb, source=str(args.file))
-    print(f"{args.file}: {inst.n} items; {args.solver}: surface {pk.surface_area} ({pk.surface_area / lb:.4f} of the "
-          f"lower bound), bin {'x'.join(map(str, pk.bin))}, {sol.status}, {sol.seconds:.2f} s; wrote {args.out}")
+            bound=lb, ratio=pk.ratio, source=str(args.file))
+    if inst.mode == "free":
+        what = f"surface {pk.surface_area}, bin {'x'.join(map(str, pk.bin))}"
+    elif inst.mode == "base":
+        what = f"height {pk.height} on the {inst.container[0]}x{inst.container[1]} base"
+    elif inst.mode == "container":
+        what = f"{pk.items_packed} of {inst.n} items, volume {pk.packed_volume}"
+    else:
+        what = f"{pk.bins_used} bins"
+    print(f"{args.file}: {inst.n} items, mode {inst.mode}; {args.solver}: {what} (ratio to the bound {pk.ratio:.4f}, "
+          f"utilisation {pk.utilisation:.1%}), {sol.status}, {sol.seconds:.2f} s; wrote {args.out}")
     if args.html:
         from packzoo._io import atomic_write_text
         from packzoo.viz import packing_figure
@@ -97,10 +119,13 @@ def _list_solvers(argv: list[str]) -> int:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("pattern", nargs="?", default="*", help="shell-style wildcard on the names")
     p.add_argument("--kind", choices=KINDS, default=None, help="only this kind")
+    p.add_argument("--mode", choices=("free", "base", "container", "bins"), default=None,
+                   help="only the solvers that pack this mode")
     args = p.parse_args(argv)
-    for name in list_solvers(args.pattern, kind=args.kind):
+    for name in list_solvers(args.pattern, kind=args.kind, mode=args.mode):
         card = solver_card(name)
-        print(f"{name:22s} {card['kind']:9s} {card['summary']}  [{card['source']}]")
+        modes = ",".join(card["modes"]) + ("+c" if card["constraints"] else "")
+        print(f"{name:22s} {card['kind']:9s} {modes:28s} {card['summary']}  [{card['source']}]")
     return 0
 
 
@@ -195,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownNameError as e:
         print(f"packzoo {name}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `packzoo solvers | head`: the reader left; not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: finished results are saved; run the same command again to resume", file=sys.stderr)
         return 130

@@ -94,3 +94,61 @@ def test_leaderboard_on_a_folder_of_files(tmp_path):
     assert again["reused"] == 4
     (folder / "a.csv").write_text("l,w,h,qty\n30,20,5,3\n12,12,10,3\n")  # an edited file: nothing reused
     assert run_leaderboard(str(folder), 10, "sort-volume,local-search", 2.0, tmp_path / "lb", progress=False)["reused"] == 0
+
+
+def test_csv_weights_orientations_and_settings(tmp_path):
+    from packzoo.envs import read_instance
+
+    f = tmp_path / "b.csv"
+    f.write_text("l,w,h,qty,Weight,rotation\n4,3,2,2,5,upright\n5,5,4,1,12.5,0 5\n2,2,2,1,1,\n")
+    inst = read_instance(f, mode="bins", container=(6, 6, 6), max_weight=20, support=None)
+    assert inst.mode == "bins" and inst.container == (6, 6, 6) and inst.max_weight == 20
+    assert inst.weights == (5.0, 5.0, 12.5, 1.0)
+    assert inst.orientations == ((0, 2), (0, 2), (0, 5), (0, 1, 2, 3, 4, 5))
+    assert read_instance(f).mode == "free"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("l,w,h,weight\n1,2,3,heavy\n")
+    with pytest.raises(InstanceError, match="line 2: weight must be a number"):
+        read_instance(bad)
+    bad.write_text("l,w,h,orientations\n1,2,3,sideways\n")
+    with pytest.raises(InstanceError, match="line 2: orientations must be"):
+        read_instance(bad)
+    with pytest.raises(InstanceError, match="fits the bins"):
+        read_instance(f, mode="bins", container=(3, 3, 3))
+    with pytest.raises(ValueError, match="unknown instance settings"):
+        read_instance(f, colour="red")
+
+
+def test_settings_override_a_json_file(tmp_path):
+    from packzoo.envs import Instance, read_instance
+
+    f = tmp_path / "i.json"
+    Instance([[1, 2, 3], [2, 2, 2]], mode="container", container=(4, 4, 4)).save(f)
+    assert read_instance(f).mode == "container"
+    assert read_instance(f, mode="bins").container == (4, 4, 4)
+    assert read_instance(f, mode="free").container is None
+    assert read_instance(f, mode="base", container=(4, 4)).container == (4, 4)
+
+
+def test_packzoo_solve_packs_every_mode_from_a_csv(tmp_path, capsys):
+    from packzoo.cli import main
+
+    f = tmp_path / "order.csv"
+    f.write_text("l,w,h,qty,weight,orientations\n40,30,20,6,5,upright\n50,50,40,2,12.5,all\n20,20,20,8,1,fixed\n")
+    out = tmp_path / "p.json"
+    assert main(["solve", str(f), "--solver", "ffd-volume", "--mode", "bins", "--container", "60,60,60",
+                 "--max-weight", "30", "--out", str(out)]) == 0
+    p = Packing.load(out)
+    assert p.instance.mode == "bins" and validate(p) == [] and p.bins_used >= 3  # the weight bound: 58 / 30
+    assert "bins (ratio to the bound" in capsys.readouterr().out
+    assert json.loads(out.read_text())["objective"] == p.bins_used
+    assert main(["solve", str(f), "--solver", "dblf-volume", "--mode", "container", "--container", "80,60,50",
+                 "--out", str(out)]) == 0
+    assert "of 16 items, volume" in capsys.readouterr().out
+    # A solver that ignores the constraints is refused with its reason; a bad container is named.
+    assert main(["solve", str(f), "--solver", "lsa-lws", "--out", str(out)]) == 2
+    assert "does not honour orientation limits" in capsys.readouterr().err
+    assert main(["solve", str(f), "--solver", "ffd-volume", "--mode", "bins", "--container", "6,x", "--out", str(out)]) == 2
+    assert main(["solvers", "--mode", "bins"]) == 0
+    listed = capsys.readouterr().out
+    assert "ffd-volume" in listed and "lsa-lws" not in listed
