@@ -57,7 +57,7 @@ import sys
 import time
 import warnings
 from collections import deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,16 @@ import packzoo  # noqa: F401  (registers the env ids)
 from packzoo._checks import positive_int as check_positive_int
 from packzoo._io import atomic_write_text
 from packzoo.envs import ENV_IDS
-from packzoo.envs.generators import TRAIN_SEED_BASE, draw
-from packzoo.envs.instance import Instance
+from packzoo.envs.binpack import FAMILIES, InstanceGenerator
+from packzoo.envs.generators import TRAIN_SEED_BASE
+from packzoo.envs.instance import MODES, Instance
 from packzoo.train.run import EXIT_INTERRUPTED, TrainRun, check_output_dir, nonneg_float, positive_float, positive_int
 from packzoo.zoo.sb3.agent import (
     ALGOS,
     FAMILY,
+    ONLINE_ENV_ID,
+    generator_spec,
+    held_out_instances,
     AgentConfig,
     build_model,
     evaluate_agent,
@@ -85,7 +89,7 @@ from packzoo.zoo.sb3.agent import (
 )
 from packzoo.zoo.weights import load_card, load_weights, save_weights
 
-GENERATORS = ("uniform", "orders", "cube")
+GENERATORS = FAMILIES
 
 
 @dataclass
@@ -99,14 +103,26 @@ class TrainConfig:
         algo: "maskable-ppo", "ppo", "a2c" or "dqn".
         policy: "scorer" (one small MLP scores every action; see :func:`scorer_features`) or
             "mlp" (SB3's flat MLP over the whole observation). DQN always uses "mlp".
-        env_id: "packzoo/BinPack3D-v0" (pick the next item) or "packzoo/BinPack3DPlace-v0".
-        n_items: items per training instance (the most, when ``min_items`` is set).
+        env_id: "packzoo/BinPack3D-v0" (pick the next item), "packzoo/BinPack3DPlace-v0" or
+            "packzoo/BinPack3DOnline-v0" (items arrive; the agent places the arriving one).
+        n_items: items per training instance (the most, when ``min_items`` is set); None: 10, or
+            100 arrivals for the online env in container mode (its episodes end long before).
         max_items: padded size of the observation (default ``n_items``); an agent handles any
             instance with at most this many items.
         min_items: if set, each training instance has a uniform random number of items in
             ``min_items..n_items``.
-        generator: instance family: "uniform", "orders" or "cube".
-        max_ems: visible EMS slots of BinPack3DPlace-v0 (default 16; ignored by BinPack3D-v0).
+        generator: instance family (:data:`packzoo.envs.binpack.FAMILIES`); None: the mode's
+            default ("uniform" for the free bin, "types" for the online container, else
+            :data:`packzoo.envs.binpack.MODE_DEFAULTS`).
+        max_ems: visible EMS slots of BinPack3DPlace-v0 (default 16) and BinPack3DOnline-v0 (64).
+        mode: container mode of the training instances (None: "free", or "container" for the
+            online env).
+        container: (L, W, H) of the fixed modes (None: (10, 10, 10)).
+        orientations: None, "all", "upright" or "fixed" for every training item.
+        support: support fraction of the training instances; None: none (the online env: 0.8,
+            its default); 0 turns the online env's default off.
+        max_weight: weight limit (container and bins modes; weights are volume x U[0.5, 1.5)).
+        lookahead: BinPack3DOnline-v0: arrivals the agent sees.
         timesteps: environment steps to train for (in total, counting resumed steps).
         n_envs: parallel environments.
         vec: "dummy" (one process) or "subproc" (one process per env).
@@ -134,10 +150,10 @@ class TrainConfig:
     algo: str = "maskable-ppo"
     policy: str = "scorer"
     env_id: str = "packzoo/BinPack3D-v0"
-    n_items: int = 10
+    n_items: int | None = None
     max_items: int | None = None
     min_items: int | None = None
-    generator: str = "uniform"
+    generator: str | None = None
     max_ems: int | None = None
     timesteps: int = 100_000
     n_envs: int = 4
@@ -159,15 +175,30 @@ class TrainConfig:
     max_minutes: float | None = None
     grow_prior: float = 0.0
     volume_prior: float = 0.0
+    mode: str | None = None
+    container: list[int] | None = None
+    orientations: str | None = None
+    support: float | None = None
+    max_weight: float | None = None
+    lookahead: int = 1
 
     def __post_init__(self) -> None:
+        online = self.env_id == ONLINE_ENV_ID
+        if self.mode is None:
+            self.mode = "container" if online else "free"
+        if self.n_items is None:
+            self.n_items = 100 if online and self.mode == "container" else 10
+        if self.container is not None:
+            self.container = [int(v) for v in self.container]
+        spec = generator_spec(self.to_dict())
+        if self.generator is None:
+            self.generator = spec["family"]
+        self.generator_spec()  # checks mode, container, constraints against the family
         # The agent's own fields are checked (and completed: max_items, max_ems, DQN's policy) once,
         # by AgentConfig; the training fields here.
         agent = self.agent()
         for f in fields(AgentConfig):
             setattr(self, f.name, getattr(agent, f.name))
-        if self.generator not in GENERATORS:
-            raise ValueError(f"generator must be one of {GENERATORS}, got {self.generator!r}")
         if self.vec not in ("dummy", "subproc"):
             raise ValueError(f"vec must be 'dummy' or 'subproc', got {self.vec!r}")
         for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every",
@@ -184,6 +215,10 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
 
+    def generator_spec(self) -> InstanceGenerator:
+        """The training instances' family, mode, container and constraints (any seed)."""
+        return InstanceGenerator(**generator_spec(self.to_dict()))
+
     @property
     def masked(self) -> bool:
         """Whether the algorithm sees the action mask while training."""
@@ -191,15 +226,20 @@ class TrainConfig:
 
     def env_kwargs(self, *, training: bool = True) -> dict[str, Any]:
         """Keyword arguments of the env for training (with a training generator) or for play."""
-        kw: dict[str, Any] = {"n_items": self.max_items if not training else self.n_items,
-                              "max_items": self.max_items}
-        if self.env_id == "packzoo/BinPack3DPlace-v0":
-            kw["max_ems"] = self.max_ems
+        if self.env_id == ONLINE_ENV_ID:
+            kw: dict[str, Any] = {"n_items": self.n_items, "lookahead": self.lookahead, "max_ems": self.max_ems,
+                                  "mode": self.mode}
+        else:
+            kw = {"n_items": self.max_items if not training else self.n_items, "max_items": self.max_items}
+            if self.env_id == "packzoo/BinPack3DPlace-v0":
+                kw["max_ems"] = self.max_ems
+            if self.mode != "free":
+                kw["observe_mode"] = True
         # Masked training never takes an invalid action (one would be a bug: raise); the plain
         # algorithms cannot see the mask and learn from the penalty.
         kw["invalid_action"] = "raise"
         if training:
-            kw["generator"] = TrainingGenerator(self.generator, self.n_items, self.min_items)
+            kw["generator"] = TrainingGenerator(self.generator, self.n_items, self.min_items, self.generator_spec())
             if not self.masked:
                 kw["invalid_action"] = "penalize"
                 kw["invalid_penalty"] = self.invalid_penalty
@@ -243,16 +283,19 @@ class TrainingGenerator:
     family: str
     n_items: int
     min_items: int | None = None
+    spec: InstanceGenerator | None = None
 
     def __call__(self, rng: np.random.Generator) -> Instance:
         k = int(rng.integers(0, 2**62))
         n = self.n_items if self.min_items is None else int(rng.integers(self.min_items, self.n_items + 1))
-        return draw(self.family, n, (TRAIN_SEED_BASE, k))
+        spec = self.spec if self.spec is not None else InstanceGenerator(self.family, n)
+        return replace(spec, family=self.family, n_items=n).draw((TRAIN_SEED_BASE, k))
 
 
 def validation_set(cfg: TrainConfig) -> list[Instance]:
     """The fixed validation instances: training seeds ``(TRAIN_SEED_BASE + 1, n_items, k)``."""
-    return [draw(cfg.generator, cfg.n_items, (TRAIN_SEED_BASE + 1, cfg.n_items, k)) for k in range(cfg.eval_instances)]
+    gen = cfg.generator_spec()
+    return [gen.draw((TRAIN_SEED_BASE + 1, cfg.n_items, k)) for k in range(cfg.eval_instances)]
 
 
 class EnvFactory:
@@ -318,10 +361,29 @@ def save_agent(model: Any, cfg: TrainConfig, name: str, directory: str | os.Path
     architecture (``config``), the run's config (``train_config``), metrics and recipe."""
     return save_weights(name, {**policy_tensors(model), **(tensors or {})}, {
         "family": FAMILY, "config": cfg.agent().to_dict(), "train_config": cfg.to_dict(),
-        "metrics": metrics or {}, "dataset": dataset or f"{cfg.generator} n={cfg.n_items}, training seeds (TRAIN_SEED_BASE, k)",
+        "metrics": metrics or {}, "dataset": dataset or dataset_text(cfg),
         "recipe": recipe, "training": training or {}, "extra": extra or {},
     }, directory=directory)
 
+
+
+def dataset_text(cfg: TrainConfig) -> str:
+    """What the agent trained on, for its card."""
+    text = f"{cfg.generator} n={cfg.n_items}"
+    if cfg.mode != "free" or cfg.env_id == ONLINE_ENV_ID:
+        g = cfg.generator_spec()
+        text += f", mode {g.mode}, container {g.container}"
+        text += "".join(f", {k} {v}" for k, v in (("orientations", g.orientations), ("support", g.support),
+                                                  ("max_weight", g.max_weight)) if v is not None)
+    if cfg.env_id == ONLINE_ENV_ID:
+        text += f", online (lookahead {cfg.lookahead})"
+    return text + ", training seeds (TRAIN_SEED_BASE, k)"
+
+
+def val_metrics(m: dict[str, Any]) -> dict[str, Any]:
+    """The card metrics of a validation evaluation (``val_`` + the free bin's or the mode's figures)."""
+    keys = ("mean_ratio", "mean_surface") if "mean_surface" in m else ("mean_ratio", "mean_utilisation", "stuck")
+    return {f"val_{k}": m[k] for k in keys}
 
 
 # -- training ---------------------------------------------------------------------------------------
@@ -379,17 +441,16 @@ def _make_callback(cfg: TrainConfig, run: TrainRun, state: dict[str, Any], progr
                 state["best"] = m["mean_ratio"]
                 state["best_at"] = n
                 save_agent(self.model, cfg, "best", run.out, recipe=run.recipe,
-                           metrics={"val_mean_ratio": m["mean_ratio"], "val_mean_surface": m["mean_surface"],
-                                    "val_instances": m["instances"]},
-                           training={"timesteps": n, "seconds": round(seconds, 1)},
-                           dataset=f"{cfg.generator} n={cfg.n_items}, training seeds (TRAIN_SEED_BASE, k)")
+                           metrics={**val_metrics(m), "val_instances": m["instances"]},
+                           training={"timesteps": n, "seconds": round(seconds, 1)})
             elapsed = time.perf_counter() - self.t_start
             run.log(
                 n,
                 episodes=state["episodes"],
                 train_ratio=round(float(np.mean(self.returns)), 5) if self.returns else "",
                 val_ratio=round(m["mean_ratio"], 5),
-                val_surface=round(m["mean_surface"], 1),
+                val_surface=round(m["mean_surface"], 1) if "mean_surface" in m else "",
+                val_utilisation=round(m["mean_utilisation"], 5) if "mean_utilisation" in m else "",
                 best_val_ratio=round(state["best"], 5),
                 fps=round((n - self.steps_start) / elapsed, 1) if elapsed > 0 else "",
             )
@@ -473,13 +534,14 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
     _save_checkpoint(model, run, state)
     seconds = run.seconds
     final = evaluate_agent(model, cfg.agent(), callback.val)
-    save_agent(model, cfg, "final", out, recipe=run.recipe,
-               metrics={"val_mean_ratio": final["mean_ratio"], "val_mean_surface": final["mean_surface"]},
+    save_agent(model, cfg, "final", out, recipe=run.recipe, metrics=val_metrics(final),
                training={"timesteps": int(model.num_timesteps), "seconds": round(seconds, 1)})
     summary = {"best_val_ratio": state["best"], "best_at": state["best_at"], "timesteps": int(model.num_timesteps),
                "seconds": round(seconds, 1), "interrupted": run.interrupted,
                "stopped_by_time": bool(state.get("stopped_by_time")), "out": str(out),
                "best": str(out / "best.safetensors"), "final_val_ratio": final["mean_ratio"]}
+    if "mean_utilisation" in final:
+        summary["final_val_utilisation"] = final["mean_utilisation"]
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -496,14 +558,21 @@ def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | N
     tensors = load_weights("best", run_dir)
     card = load_card("best", run_dir)
     model, agent, _ = load_agent("best", run_dir)
-    check = evaluate_agent(model, agent, instance_set(CHECK_LIMITS["set"], CHECK_LIMITS["instances"]))
+    if agent.mode == "free" and not agent.online:
+        limits: dict[str, Any] = CHECK_LIMITS
+        check = evaluate_agent(model, agent, instance_set(CHECK_LIMITS["set"], CHECK_LIMITS["instances"]))
+        metric = "mean_surface"
+    else:  # no named set of this mode: the run's generator at held-out seeds (TEST_SEED_BASE, k)
+        limits = {"instances": CHECK_LIMITS["instances"]}
+        check = evaluate_agent(model, agent, held_out_instances(card.train_config, limits["instances"]))
+        metric = "mean_ratio"
     training = dict(card.training)
     summary = run_dir / "summary.json"
     if summary.exists():
         s = json.loads(summary.read_text())
         training["run"] = {k: s[k] for k in ("timesteps", "seconds", "best_at", "stopped_by_time") if k in s}
     fields_ = {**card.to_dict(), "training": training,
-               "check": {"limits": CHECK_LIMITS, "metrics": {"mean_surface": check["mean_surface"]}, "rtol": 1e-9}}
+               "check": {"limits": limits, "metrics": {metric: check[metric]}, "rtol": 1e-9}}
     for k in ("name", "sha256", "bytes"):
         fields_.pop(k)
     save_weights(name, tensors, fields_, directory=directory)
@@ -540,11 +609,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--algo", default=d.algo, help=f"one of {', '.join(ALGOS)} (default %(default)s)")
     p.add_argument("--policy", default=d.policy, choices=("scorer", "mlp"))
     p.add_argument("--env", dest="env_id", default=d.env_id, help=f"one of {', '.join(ENV_IDS)}")
-    p.add_argument("--n-items", type=int, default=d.n_items)
+    p.add_argument("--n-items", type=int, default=None, help="items per instance (default 10; online container 100)")
     p.add_argument("--max-items", type=int, default=None)
     p.add_argument("--min-items", type=int, default=None)
-    p.add_argument("--generator", default=d.generator, choices=GENERATORS)
+    p.add_argument("--generator", default=None, choices=GENERATORS,
+                   help="instance family (default: the mode's: uniform for the free bin, types online)")
     p.add_argument("--max-ems", type=int, default=None)
+    p.add_argument("--mode", default=None, choices=MODES, help="container mode (default: free; online: container)")
+    p.add_argument("--container", default=None, help="L,W,H of the fixed modes (default 10,10,10)")
+    p.add_argument("--orientations", default=None, choices=("all", "upright", "fixed"))
+    p.add_argument("--support", type=float, default=None,
+                   help="support fraction (default: none; online: 0.8; 0 turns it off)")
+    p.add_argument("--max-weight", type=float, default=None, help="weight limit per container/bin")
+    p.add_argument("--lookahead", type=positive_int, default=1, help="online env: arrivals visible (default 1)")
     p.add_argument("--steps", "--timesteps", dest="timesteps", type=positive_int, default=d.timesteps,
                    help="environment steps in total (default: %(default)s)")
     p.add_argument("--n-envs", type=int, default=d.n_envs)
@@ -584,6 +661,11 @@ def parse_config(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
         raise ValueError(f"--net-arch must be comma-separated integers, got {args.net_arch!r}") from None
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     values["net_arch"] = net_arch
+    if args.container is not None:
+        try:
+            values["container"] = [int(v) for v in str(args.container).split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"--container must be comma-separated integers, got {args.container!r}") from None
     values["algo"] = _ALGO_ALIASES.get(values["algo"], values["algo"])
     if args.time_budget:
         values["max_minutes"] = args.time_budget / 60

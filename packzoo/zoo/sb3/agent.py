@@ -23,11 +23,12 @@ import numpy as np
 import packzoo.envs  # noqa: F401  (the env classes; ids are registered by `import packzoo`)
 from packzoo._checks import positive_int
 from packzoo.envs import ENV_IDS
-from packzoo.envs.instance import Instance
+from packzoo.envs.instance import DEFAULT_MAX_ITEMS, MODES, Instance
 from packzoo.envs.packing import Packing, lower_bound, validate
 from packzoo.zoo.weights import WeightsError, load_card, load_weights
 
 FAMILY = "sb3"
+ONLINE_ENV_ID = "packzoo/BinPack3DOnline-v0"
 ALGOS = ("maskable-ppo", "ppo", "a2c", "dqn")
 # The algorithms' hyperparameters when an agent is rebuilt only to act (training passes its own).
 HYPER_DEFAULTS: dict[str, Any] = {"learning_rate": 3e-4, "gamma": 1.0, "n_steps": 256, "batch_size": 256,
@@ -41,10 +42,17 @@ class AgentConfig:
     Attributes:
         algo: "maskable-ppo", "ppo", "a2c" or "dqn".
         policy: "scorer" (one small MLP scores every action) or "mlp" (SB3's flat MLP). DQN: "mlp".
-        env_id: "packzoo/BinPack3D-v0" (pick the next item) or "packzoo/BinPack3DPlace-v0".
-        n_items: items per training instance.
-        max_items: padded size of the observation; the agent packs any instance of at most this many.
-        max_ems: visible EMS slots of BinPack3DPlace-v0 (default 16; None for BinPack3D-v0).
+        env_id: "packzoo/BinPack3D-v0" (pick the next item), "packzoo/BinPack3DPlace-v0" (item,
+            orientation, EMS) or "packzoo/BinPack3DOnline-v0" (items arrive; orientation, EMS).
+        n_items: items per training instance (the online env: the arrival sequence's length).
+        max_items: padded size of the observation; the agent packs any instance of at most this many
+            (the online env has no padding: default 1000, the Instance limit).
+        max_ems: visible EMS slots of BinPack3DPlace-v0 (default 16) and BinPack3DOnline-v0
+            (default 64); None for BinPack3D-v0.
+        mode: the container mode the agent was trained on. "free" keeps the free-bin envs'
+            observation as it always was; any other mode (and the online env, whatever its mode)
+            observes the mode, container and constraints (``observe_mode``).
+        lookahead: BinPack3DOnline-v0: how many arrivals the agent sees (1 = strictly online).
         net_arch: hidden sizes of the scorer ("scorer") or of the policy and value MLPs ("mlp").
         grow_prior: BinPack3DPlace-v0 "scorer": initial weight of minus the surface growth (LSA's
             criterion as a learnable prior; 0 = none).
@@ -60,6 +68,13 @@ class AgentConfig:
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
     grow_prior: float = 0.0
     volume_prior: float = 0.0
+    mode: str = "free"
+    lookahead: int = 1
+
+    @property
+    def online(self) -> bool:
+        """Whether the agent plays the online env (items arrive; it places only the arriving one)."""
+        return self.env_id == ONLINE_ENV_ID
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -71,12 +86,19 @@ class AgentConfig:
         if self.algo == "dqn":
             self.policy = "mlp"  # SB3's DQN builds its own Q-network head
         positive_int(self.n_items, "n_items")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        positive_int(self.lookahead, "lookahead")
+        if self.lookahead != 1 and not self.online:
+            raise ValueError(f"lookahead is the online env's ({ONLINE_ENV_ID}), not {self.env_id}'s")
         if self.max_items is None:
-            self.max_items = int(self.n_items)
+            self.max_items = DEFAULT_MAX_ITEMS if self.online else int(self.n_items)
         if self.max_items < self.n_items:
             raise ValueError(f"max_items must be >= n_items={self.n_items}, got {self.max_items}")
         if self.env_id == "packzoo/BinPack3DPlace-v0" and self.max_ems is None:
             self.max_ems = 16
+        if self.online and self.max_ems is None:
+            self.max_ems = 64
         if self.max_ems is not None:
             positive_int(self.max_ems, "max_ems")
         self.net_arch = [int(h) for h in self.net_arch]
@@ -86,9 +108,15 @@ class AgentConfig:
     def play_env_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the env the agent plays in."""
         # "raise": a trained agent acts through the mask; an invalid action would be a bug.
+        if self.online:
+            # n_items scales the observation's caps and counts: the training env's value.
+            return {"n_items": self.n_items, "lookahead": self.lookahead, "max_ems": self.max_ems,
+                    "mode": self.mode, "invalid_action": "raise"}
         kw: dict[str, Any] = {"n_items": self.max_items, "max_items": self.max_items, "invalid_action": "raise"}
         if self.env_id == "packzoo/BinPack3DPlace-v0":
             kw["max_ems"] = self.max_ems
+        if self.mode != "free":
+            kw["observe_mode"] = True
         return kw
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +179,14 @@ def scorer_features():
       item went there (what LSA minimises), computed from the observation.
 
     Both get the context: the bin's dims and surface, the volume and count of unpacked items.
+
+    - BinPack3DOnline-v0 (action = orientation, EMS of the arriving item): the oriented dims and
+      the item's volume; the EMS corner, extent and distance; the growth of the packing's
+      bounding-box surface, the height the item would reach, the smallest slack and the share of
+      the space the item fills. Lengths are the observation's (over the container's largest
+      side). The context: container, extent, status, constraints, mode, the arriving item's and
+      the look-ahead items' volumes. ``grow_prior`` starts the logits at minus the surface growth
+      (compactness: LSA's criterion) as in the place env.
     """
     import torch
     from gymnasium import spaces
@@ -168,7 +204,13 @@ def scorer_features():
         def __init__(self, observation_space: spaces.Dict, hidden: list[int] | tuple[int, ...] = (64, 64),
                      grow_prior: float = 0.0, volume_prior: float = 0.0) -> None:
             self.n_actions = int(observation_space["action_mask"].n)
+            self.online = "visible" in observation_space.spaces
+            if self.online:
+                self.n_context = 19
             super().__init__(observation_space, features_dim=self.n_actions + self.n_context)
+            if self.online:
+                self._init_online(observation_space, [int(h) for h in hidden], grow_prior)
+                return
             self.n = int(observation_space["present"].n)
             # "items" clashes with nn.ModuleDict.items in SB3's default extractor; should the env
             # rename the entry, these agents keep reading it.
@@ -202,7 +244,56 @@ def scorer_features():
             self.scorer = nn.Sequential(*layers)
             self.register_buffer("orient", torch.as_tensor(ORIENTATIONS, dtype=torch.long), persistent=False)
 
+        def _init_online(self, observation_space: spaces.Dict, hidden: list[int], grow_prior: float) -> None:
+            self.n_ems = observation_space["ems"].shape[0] // 6
+            self.lookahead = int(observation_space["visible"].n)
+            h0 = hidden[0]
+            # Split first layer, as the place env's: the (orientation, EMS) grid only adds.
+            self.first_io = nn.Linear(4, h0)  # oriented dims, volume
+            self.first_e = nn.Linear(7, h0, bias=False)  # EMS corner, extent, distance
+            self.first_ioe = nn.Linear(4, h0, bias=False)  # surface growth, height, slack, fill
+            self.first_ctx = nn.Linear(self.n_context, h0, bias=False)
+            self.grow_weight = nn.Parameter(torch.tensor(float(grow_prior)))
+            layers: list[nn.Module] = [nn.ReLU()]
+            n_in = h0
+            for h in hidden[1:]:
+                layers += [nn.Linear(n_in, h), nn.ReLU()]
+                n_in = h
+            layers.append(nn.Linear(n_in, 1))
+            self.scorer = nn.Sequential(*layers)
+            self.register_buffer("orient", torch.as_tensor(ORIENTATIONS, dtype=torch.long), persistent=False)
+
+        def _forward_online(self, obs: dict[str, Any]) -> Any:
+            boxes = obs["boxes"].float()
+            b = boxes.shape[0]
+            look = boxes.view(b, self.lookahead, 3)
+            item = look[:, 0]  # the arriving item, (b, 3)
+            vol = item.prod(-1, keepdim=True)  # (b, 1)
+            e = self.n_ems
+            od = item[:, self.orient]  # (b, 6, 3)
+            ems = obs["ems"].float().view(b, e, 6)
+            corner, ext = ems[..., :3], ems[..., 3:] - ems[..., :3]
+            bin_ = obs["bin"].float()
+            ctx = torch.cat([obs["container"].float(), bin_, obs["status"].float(), obs["constraints"].float(),
+                             obs["mode"].float(), vol, look[:, 1:].prod(-1).sum(-1, keepdim=True),
+                             surf(bin_)[:, None]], dim=1)  # (b, 19)
+            far = corner[:, None] + od[:, :, None]  # (b, 6, e, 3)
+            new_bin = torch.maximum(bin_[:, None, None, :], far)
+            grow = surf(new_bin) - surf(bin_)[:, None, None]  # (b, 6, e)
+            height = far[..., 2]
+            slack = (ext[:, None] - od[:, :, None]).min(-1).values.clamp(-1, 4)
+            fill = vol[:, :, None] / ext.prod(-1).clamp_min(1e-6)[:, None]
+            x_io = torch.cat([od, vol[:, None, :].expand(b, 6, 1)], -1)  # (b, 6, 4)
+            x_e = torch.cat([corner, ext.clamp(max=4), corner.sum(-1, keepdim=True)], -1)  # (b, e, 7)
+            x_ioe = torch.stack([grow, height, slack, fill.clamp(max=1).expand(b, 6, e)], -1)  # (b, 6, e, 4)
+            pre = (self.first_io(x_io)[:, :, None] + self.first_e(x_e)[:, None] + self.first_ioe(x_ioe)
+                   + self.first_ctx(ctx)[:, None, None])
+            scores = (self.scorer(pre).squeeze(-1) - self.grow_weight * grow).reshape(b, -1)
+            return torch.cat([scores, ctx], dim=1)
+
         def forward(self, obs: dict[str, Any]) -> Any:
+            if self.online:
+                return self._forward_online(obs)
             b = obs["present"].shape[0]
             dims = obs[self.items_key].float().view(b, self.n, 3)
             present = obs["present"].float()
@@ -367,18 +458,76 @@ def play(model: Any, instance: Instance, env: Any) -> Packing:
 
 
 def evaluate_agent(model: Any, agent: AgentConfig, instances: list[Instance], env: Any = None) -> dict[str, float]:
-    """Mean final surface and mean ratio to the lower bound over ``instances``."""
+    """The agent's packings of ``instances``, measured by the mode's figures.
+
+    Free-bin instances: mean final surface and mean ratio to the lower bound (``mean_surface``,
+    ``mean_ratio``). Any other mode: ``mean_ratio`` (the packing's ratio to the mode's bound,
+    :attr:`packzoo.envs.Packing.ratio`: >= 1, lower is better; in container mode the volume bound
+    over the packed volume), ``mean_utilisation``, ``mean_objective``, and ``stuck`` (episodes
+    that reached a dead end; their packings miss items and count with the ratio of what they hold).
+
+    Raises:
+        AssertionError: the validator found anything wrong in a packing but missing items of a
+            dead end (the env's engine placed them; the independent validator referees).
+    """
     env = make_play_env(agent) if env is None else env
-    surfaces, ratios = [], []
+    if all(i.mode == "free" and not i.is_constrained for i in instances) and not agent.online:
+        surfaces, ratios = [], []
+        for inst in instances:
+            p = play(model, inst, env)
+            errors = validate(p)
+            if errors:
+                raise AssertionError(f"the agent produced an invalid packing: {errors[:3]}")
+            surfaces.append(p.surface_area)
+            ratios.append(p.surface_area / lower_bound(inst))
+        return {"mean_surface": float(np.mean(surfaces)), "mean_ratio": float(np.mean(ratios)),
+                "instances": len(instances)}
+    ratios, utils, objectives, stuck = [], [], [], 0
     for inst in instances:
         p = play(model, inst, env)
         errors = validate(p)
-        if errors:  # the env's engine placed it; the independent validator referees
+        if any(not e.startswith("items never placed") for e in errors):
             raise AssertionError(f"the agent produced an invalid packing: {errors[:3]}")
-        surfaces.append(p.surface_area)
-        ratios.append(p.surface_area / lower_bound(inst))
-    return {"mean_surface": float(np.mean(surfaces)), "mean_ratio": float(np.mean(ratios)),
-            "instances": len(instances)}
+        stuck += bool(errors)
+        ratios.append(p.ratio)
+        utils.append(p.utilisation)
+        objectives.append(p.objective)
+    return {"mean_ratio": float(np.mean(ratios)), "mean_utilisation": float(np.mean(utils)),
+            "mean_objective": float(np.mean(objectives)), "stuck": stuck, "instances": len(instances)}
+
+
+#: Held-out instances of an agent trained outside the named sets' families: instance k is drawn
+#: with seed (TEST_SEED_BASE, k) from the run's generator (training uses seeds >= 1e9, the named
+#: sets 20_170_xxx).
+TEST_SEED_BASE = 20_210_000
+
+
+def held_out_instances(train_config: dict[str, Any], count: int) -> list[Instance]:
+    """``count`` held-out instances of the generator a run trained on (its card's train_config):
+    family, items, mode, container and constraints, drawn with seeds ``(TEST_SEED_BASE, k)``."""
+    from packzoo.envs.binpack import InstanceGenerator
+
+    gen = InstanceGenerator(**generator_spec(train_config))
+    return [gen.draw((TEST_SEED_BASE, k)) for k in range(int(count))]
+
+
+def generator_spec(train_config: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`~packzoo.envs.binpack.InstanceGenerator` arguments of a run's config dict,
+    with the online env's defaults (Zhao et al. 2021's setting) filled in."""
+    from packzoo.envs.binpack import MODE_DEFAULTS
+    from packzoo.envs.online import DEFAULT_SUPPORT
+
+    c = train_config
+    online = c.get("env_id") == ONLINE_ENV_ID
+    mode = c.get("mode") or ("container" if online else "free")
+    support = c.get("support")
+    if support is None and online:
+        support = DEFAULT_SUPPORT
+    family = c.get("generator") or ("types" if online and mode == "container" else MODE_DEFAULTS[mode][0])
+    container = c.get("container")
+    return {"family": family, "n_items": int(c["n_items"]), "mode": mode,
+            "container": None if container is None else tuple(container), "orientations": c.get("orientations"),
+            "support": None if not support else float(support), "max_weight": c.get("max_weight")}
 
 
 # -- saving and loading (safetensors only) ---------------------------------------------------------
