@@ -281,3 +281,72 @@ def test_ctrl_c_stops_training_cleanly_and_resumes(tmp_path):
     more = [a if a != "1000000" else str(done + 200) for a in args]
     assert cli([*more, "--out", str(out), "--resume"]) == 0
     assert json.loads((out / "summary.json").read_text())["timesteps"] >= done + 200
+
+
+# -- issue 14: every mode, and the online env ------------------------------------------------------
+ONLINE_ARGS = ["--env", "packzoo/BinPack3DOnline-v0", "--steps", "512", "--n-envs", "2", "--n-steps", "64",
+               "--batch-size", "64", "--eval-every", "256", "--eval-instances", "4", "--net-arch", "16",
+               "--n-items", "40", "--no-progress"]
+
+
+def test_online_config_defaults_are_zhaos_setting():
+    cfg = TrainConfig(env_id="packzoo/BinPack3DOnline-v0")
+    assert (cfg.mode, cfg.n_items, cfg.generator, cfg.max_ems, cfg.max_items) == ("container", 100, "types", 64, 1000)
+    spec = cfg.generator_spec()
+    assert spec.support == 0.8 and spec.container == (10, 10, 10)
+    assert TrainConfig(env_id="packzoo/BinPack3DOnline-v0", support=0).generator_spec().support is None
+    assert TrainConfig().generator == "uniform" and TrainConfig().mode == "free"  # the free bin as before
+    with pytest.raises(ValueError, match="lookahead"):
+        TrainConfig(lookahead=2)  # the item env has no arrivals
+    with pytest.raises(ValueError, match="container_cut"):
+        TrainConfig(mode="bins", generator="container_cut")
+
+
+def test_online_recipe_command_rebuilds_the_config():
+    cfg = TrainConfig(env_id="packzoo/BinPack3DOnline-v0", lookahead=3, container=[8, 8, 12], support=0.9,
+                      orientations="upright", max_weight=500.0, n_items=60)
+    argv = shlex.split(config_to_command(cfg, "runs/y"))
+    again, _ = parse_config(argv[3:])
+    assert again == cfg
+
+
+def test_tiny_online_run_plumbing(tmp_path):
+    """Only the plumbing: a 512-step run trains, logs the mode's figures, saves an agent that
+    reloads and packs valid online packings (that it beats random is the benchmark's business)."""
+    out = tmp_path / "online"
+    assert cli([*ONLINE_ARGS, "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert rows and all(0 < float(r["val_utilisation"]) <= 1 for r in rows) and rows[0]["val_surface"] == ""
+    card = json.loads((out / "best.json").read_text())
+    assert card["config"]["env_id"] == "packzoo/BinPack3DOnline-v0" and card["config"]["mode"] == "container"
+    assert "online (lookahead 1)" in card["dataset"] and set(card["metrics"]) >= {"val_mean_ratio", "val_mean_utilisation"}
+    model, agent, _ = load_agent("best", out)
+    from packzoo.zoo.sb3.agent import evaluate_agent, held_out_instances
+
+    insts = held_out_instances(card["train_config"], 3)
+    assert all(i.n == 40 and i.support == 0.8 for i in insts)
+    env = make_play_env(agent)
+    for inst in insts:
+        p = play(model, inst, env)
+        assert validate(p) == [] and p.packed_volume > 0
+        # Online: the items packed are the first arrivals, in their order.
+        assert p.order == list(range(p.items_packed))
+    m = evaluate_agent(model, agent, insts)
+    assert m["instances"] == 3 and m["mean_utilisation"] == pytest.approx(
+        np.mean([play(model, i, env).utilisation for i in insts]))
+    assert m["mean_ratio"] >= 1.0
+
+
+@pytest.mark.parametrize("mode", ["bins", "base"])
+def test_place_env_agents_train_on_other_modes(tmp_path, mode):
+    cfg = TrainConfig(env_id="packzoo/BinPack3DPlace-v0", mode=mode, n_items=5, max_ems=8, timesteps=64,
+                      n_steps=16, batch_size=32, n_envs=2, net_arch=[8], support=0.8 if mode == "base" else None)
+    model = cfg.build(make_vec_env(cfg))
+    model.learn(64)
+    save_agent(model, cfg, "agent", tmp_path)
+    again, agent, _ = load_agent("agent", tmp_path)
+    assert agent.mode == mode and make_play_env(agent).observe_mode
+    from packzoo.zoo.sb3.agent import evaluate_agent
+
+    m = evaluate_agent(again, agent, validation_set(cfg)[:3])
+    assert m["mean_ratio"] >= 1.0 and 0 < m["mean_utilisation"] <= 1
