@@ -12,6 +12,14 @@
   of :attr:`PackState.spaces` is always a fresh empty bin (index ``n_bins``), so opening a bin is
   just choosing that space.
 
+With a support rule the candidate corners also include *anchors* (``PackState(anchors=...)``,
+on by default exactly when the instance has a support rule): for a space whose floor is the top
+of a placed box, the sub-space cornered at that box's top corner. A maximal space's own corner
+often overhangs a lower neighbour, so its corner alone strands items that a box top would carry;
+on 15 base-mode cut instances (20 items, this side up, 80 % support) the anchors cut the
+instances where a sort heuristic stays stuck after 50 order repairs from 1-7 (by order and rule)
+to 1, and lowered the heights DBLF reaches by about a tenth.
+
 The EMS update after a placement is :func:`packzoo.envs.ems.place_box` (the same compiled code
 as the LSA engine), run on the placed box's bin only. Every constraint is checked at the
 candidate position, which is always a space's corner nearest the origin, (x1, y1, z1):
@@ -178,6 +186,46 @@ def _contact(boxes, box_bin, nb, b, x, y, z, a, w, h, cont, bounded):
 
 
 @njit(cache=True)
+def _anchor_spaces(ems, boxes, box_bin, nb, b):
+    """Sub-spaces of ``ems`` (rows of bin ``b``) cornered on a placed box's top corner.
+
+    For a space whose floor z1 is the top of box j (same bin) and whose floor meets j's top, the
+    space from (max(x1, jx), max(y1, jy), z1) to the space's far corner: an item there rests on j
+    from its corner on, where the space's own corner may overhang lower neighbours. Duplicates
+    of a space's own corner and of earlier anchors are left out.
+    """
+    m = ems.shape[0]
+    out = np.empty((m * max(nb, 1), 7), dtype=np.int64)
+    k = 0
+    for e in range(m):
+        z1 = ems[e, 2]
+        if z1 == 0:
+            continue
+        for j in range(nb):
+            if box_bin[j] != b or boxes[j, 2] + boxes[j, 5] != z1:
+                continue
+            jx, jy = boxes[j, 0], boxes[j, 1]
+            if not (jx < ems[e, 3] and ems[e, 0] < jx + boxes[j, 3] and jy < ems[e, 4] and ems[e, 1] < jy + boxes[j, 4]):
+                continue
+            ax, ay = max(ems[e, 0], jx), max(ems[e, 1], jy)
+            if ax == ems[e, 0] and ay == ems[e, 1]:
+                continue
+            dup = False
+            for t in range(k):
+                if out[t, 0] == ax and out[t, 1] == ay and out[t, 2] == z1 and out[t, 3] == ems[e, 3] \
+                        and out[t, 4] == ems[e, 4] and out[t, 5] == ems[e, 5]:
+                    dup = True
+                    break
+            if dup:
+                continue
+            out[k, 0], out[k, 1], out[k, 2] = ax, ay, z1
+            out[k, 3], out[k, 4], out[k, 5] = ems[e, 3], ems[e, 4], ems[e, 5]
+            out[k, 6] = b
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
 def _feasible(spaces, d, orient_ok, need, boxes, box_bin, nb, bin_ok, out):
     """out[o, e] = item dims ``d`` in orientation o fits space e and meets support and weight.
 
@@ -307,6 +355,11 @@ def _choose(code, prefix, spaces, d, feas, boxes, box_bin, nb, bbox, fill, cont,
 class PackState:
     """A packing in progress of one instance, in any mode, under every constraint it carries.
 
+    Args:
+        instance: the instance to pack (any mode, any constraints).
+        anchors: add the anchored sub-spaces to :attr:`spaces` (see the module doc); None (the
+            default): exactly when the instance has a support rule.
+
     Attributes:
         instance: the instance being packed.
         placed: bool array (N,): which items are packed.
@@ -320,10 +373,13 @@ class PackState:
         (0, 2)
     """
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, *, anchors: bool | None = None) -> None:
         if not isinstance(instance, Instance):
             raise ValueError(f"instance must be an Instance, got {type(instance).__name__}")
+        if anchors is not None and not isinstance(anchors, bool):
+            raise ValueError(f"anchors must be True, False or None, got {anchors!r}")
         self.instance = instance
+        self.anchors = instance.support is not None if anchors is None else anchors
         inst = instance
         self.mode = inst.mode
         n = inst.n
@@ -401,8 +457,10 @@ class PackState:
     def spaces(self) -> np.ndarray:
         """The empty maximal spaces, (k, 7) int64 rows (x1, y1, z1, x2, y2, z2, bin), bin by bin.
 
-        In the bins mode, while items remain, the last row is a fresh empty bin (index
-        ``n_bins``). The array is shared: do not modify it.
+        With ``anchors`` (a support rule), each bin's maximal spaces are followed by its anchored
+        sub-spaces (empty boxes too, cornered on a placed box's top corner). In the bins mode,
+        while items remain, the last row is a fresh empty bin (index ``n_bins``). The array is
+        shared: do not modify it.
         """
         if self._spaces is None:
             parts = []
@@ -411,6 +469,10 @@ class PackState:
                 part[:, :6] = ems[:m]
                 part[:, 6] = b
                 parts.append(part)
+                if self.anchors:
+                    extra = _anchor_spaces(part, self._boxes, self._box_bin, len(self.placements), b)
+                    if len(extra):
+                        parts.append(extra)
             if self.mode == "bins" and not self.placed.all():
                 fresh = np.empty((1, 7), dtype=np.int64)
                 fresh[0, :6] = self._fresh_space()[0]

@@ -17,9 +17,12 @@ descending, ties by index) and the placement is the mode's rule:
   fixed modes' counterpart of ``local-search``; anytime (it keeps its time limit).
 
 The online ones pack the items in the instance's order (item 0 arrives first), never reordering
-beyond a look-ahead buffer: ``online-bph`` (Ha et al. 2017), ``boundary`` (the boundary rule
-baseline of Zhao et al. 2021), ``lsah`` (LSA in arrival order, Hu et al. 2017's rule as the
-online papers use it). ``buffer=k`` lets each choose among the next k arrivals (Ha et al.'s look-ahead).
+beyond a look-ahead buffer: ``online-bph`` (Ha et al. 2017; base, container, bins), ``boundary``
+(the boundary rule baseline of Zhao et al. 2021; container, bins), ``lsah`` (LSA in arrival
+order, Hu et al. 2017's rule as the online papers use it; every mode), ``online-contact`` (most
+touching area; container, bins). The modes left out are those where a rule has nothing to lean
+on (no walls, or a free height that its score rewards). ``buffer=k`` lets each choose among the
+next k arrivals (Ha et al.'s look-ahead).
 
 In the container mode an item that fits nowhere stays out. With a support rule in the base mode
 an order can reach a dead end (no supported corner left for an item): the offline solvers then
@@ -311,6 +314,8 @@ class OnlineBPH(Online):
     """
 
     rule = "bph"
+    # Free mode has no walls: its deepest-bottom-left corner is a line along the floor.
+    modes = ("base", "container", "bins")
 
 
 class Boundary(Online):
@@ -327,6 +332,8 @@ class Boundary(Online):
     """
 
     rule = "boundary"
+    # It scores a space by its volume: with a free height (free, base) the tallest space wins.
+    modes = ("container", "bins")
 
 
 class LSAH(Online):
@@ -353,6 +360,8 @@ class ContactOnline(Online):
     """
 
     rule = "contact"
+    # Free and base modes have no far walls: the contact rule builds towers there.
+    modes = ("container", "bins")
 
 
 # --- registration ------------------------------------------------------------------------------
@@ -405,7 +414,7 @@ register_solver(
     kind="heuristic",
     constraints=True,
     keeps_time_limit=False,
-    modes=ALL_MODES,
+    modes=OnlineBPH.modes,
     summary="online: EMS in deepest-bottom-left order, best-match orientation (buffer=k: choose among the next k arrivals)",
     source="Ha, Nguyen, Bui and Wang 2017 (OnlineBPH)",
 )
@@ -415,7 +424,7 @@ register_solver(
     kind="heuristic",
     constraints=True,
     keeps_time_limit=False,
-    modes=ALL_MODES,
+    modes=Boundary.modes,
     summary="online: the space of largest volume + number of item shapes it fits (boundary rule)",
     source="Zhao et al. 2021 (AAAI) baseline, as scored in Online-3D-BPP-PCT heuristic.py (BR)",
 )
@@ -435,7 +444,7 @@ register_solver(
     kind="heuristic",
     constraints=True,
     keeps_time_limit=False,
-    modes=ALL_MODES,
+    modes=ContactOnline.modes,
     summary="online: the placement touching the most area of walls, floor and placed boxes",
     source="touching-area rule (after Lodi, Martello and Vigo 1999's touching perimeter)",
 )

@@ -156,6 +156,22 @@ def test_support_on_two_boxes_adds_up():
     assert not validate(p)
 
 
+def test_anchors_carry_what_a_space_corner_overhangs():
+    # Base 3x1: a unit cube at x=0, a 2x1x2 post at x=1. Above z=2 the maximal space starts at
+    # x=0, over the cube's lower top: a fixed 2x1x1 bar there rests on half of its base. The
+    # anchor at the post's corner (1, 0, 2) carries it fully.
+    inst = Instance([[1, 1, 1], [2, 1, 2], [2, 1, 1]], mode="base", container=(3, 1),
+                    orientations=["fixed"] * 3, support=1.0)
+    for anchors, placed in ((False, None), (True, (1, 0, 2))):
+        s = PackState(inst, anchors=anchors)
+        s.place(0, 0, _space_at(s, (0, 0, 0)))
+        s.place(1, 0, _space_at(s, (1, 0, 0)))
+        p = s.place_by(2, "dblf")
+        assert (p if p is None else (p.x, p.y, p.z)) == placed
+    assert not validate(s.packing())
+    assert PackState(inst).anchors and not PackState(Instance([[1, 1, 1]])).anchors
+
+
 def test_weight_limit_opens_a_bin():
     inst = Instance([[1, 1, 1], [1, 1, 1]], mode="bins", container=(2, 1, 1), weights=[3, 3], max_weight=5)
     p = pack_order(inst, [0, 1])
