@@ -548,6 +548,8 @@ def train(cfg: TrainConfig, out: str | os.PathLike, *, resume: bool = False, pro
 
 #: The small evaluation every shipped agent's card records and the conformance check repeats.
 CHECK_LIMITS: dict[str, Any] = {"instances": 10, "set": "uniform-n10"}
+#: Held-out instances of the test figures ``ship`` records for agents of the other modes and online.
+TEST_INSTANCES = 200
 
 
 def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | None = None) -> Path:
@@ -558,6 +560,7 @@ def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | N
     tensors = load_weights("best", run_dir)
     card = load_card("best", run_dir)
     model, agent, _ = load_agent("best", run_dir)
+    extra_metrics: dict[str, Any] = {}
     if agent.mode == "free" and not agent.online:
         limits: dict[str, Any] = CHECK_LIMITS
         check = evaluate_agent(model, agent, instance_set(CHECK_LIMITS["set"], CHECK_LIMITS["instances"]))
@@ -565,13 +568,18 @@ def ship(run_dir: str | os.PathLike, name: str, directory: str | os.PathLike | N
     else:  # no named set of this mode: the run's generator at held-out seeds (TEST_SEED_BASE, k)
         limits = {"instances": CHECK_LIMITS["instances"]}
         check = evaluate_agent(model, agent, held_out_instances(card.train_config, limits["instances"]))
-        metric = "mean_ratio"
+        metric = "mean_utilisation" if agent.mode == "container" else "mean_ratio"
+        test = evaluate_agent(model, agent, held_out_instances(card.train_config, TEST_INSTANCES))
+        command = (f"python benchmarks/bench_sb3_online.py --agent packzoo/zoo/weights/{name} --episodes {TEST_INSTANCES}"
+                   if agent.online else
+                   f"python -c \"from packzoo.zoo import evaluate_model; print(evaluate_model('{name}', instances={TEST_INSTANCES}))\"")
+        extra_metrics = {"test": {"set": "held-out (TEST_SEED_BASE, k)", "command": command, **test}}
     training = dict(card.training)
     summary = run_dir / "summary.json"
     if summary.exists():
         s = json.loads(summary.read_text())
         training["run"] = {k: s[k] for k in ("timesteps", "seconds", "best_at", "stopped_by_time") if k in s}
-    fields_ = {**card.to_dict(), "training": training,
+    fields_ = {**card.to_dict(), "training": training, "metrics": {**card.metrics, **extra_metrics},
                "check": {"limits": limits, "metrics": {metric: check[metric]}, "rtol": 1e-9}}
     for k in ("name", "sha256", "bytes"):
         fields_.pop(k)

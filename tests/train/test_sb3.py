@@ -310,7 +310,7 @@ def test_online_recipe_command_rebuilds_the_config():
     assert again == cfg
 
 
-def test_tiny_online_run_plumbing(tmp_path):
+def test_tiny_online_run_plumbing(tmp_path, monkeypatch):
     """Only the plumbing: a 512-step run trains, logs the mode's figures, saves an agent that
     reloads and packs valid online packings (that it beats random is the benchmark's business)."""
     out = tmp_path / "online"
@@ -335,6 +335,17 @@ def test_tiny_online_run_plumbing(tmp_path):
     assert m["instances"] == 3 and m["mean_utilisation"] == pytest.approx(
         np.mean([play(model, i, env).utilisation for i in insts]))
     assert m["mean_ratio"] >= 1.0
+    # Shipping: the check repeats on held-out instances, and the card records the test figures.
+    import packzoo.train.sb3 as trainer
+    from packzoo.zoo.weights import load_card as zoo_card
+
+    monkeypatch.setattr(trainer, "TEST_INSTANCES", 5)
+    trainer.ship(out, "online-x", directory=tmp_path / "zoo")
+    shipped = zoo_card("online-x", tmp_path / "zoo")
+    assert shipped.check["limits"] == {"instances": 10} and set(shipped.check["metrics"]) == {"mean_utilisation"}
+    assert shipped.metrics["test"]["instances"] == 5 and "bench_sb3_online.py" in shipped.metrics["test"]["command"]
+    again = evaluate_agent(*load_agent("online-x", tmp_path / "zoo")[:2], held_out_instances(card["train_config"], 10))
+    assert again["mean_utilisation"] == shipped.check["metrics"]["mean_utilisation"]
 
 
 @pytest.mark.parametrize("mode", ["bins", "base"])

@@ -52,12 +52,19 @@ def _make_factory(name: str):
 
 
 def _make_evaluate(name: str):
-    def evaluate(instances: int = 100, set: str = "uniform-n10") -> dict[str, Any]:
-        """Mean surface and mean ratio to the lower bound of the agent on a named set."""
+    def evaluate(instances: int = 100, set: str | None = None) -> dict[str, Any]:
+        """The agent's figures on held-out instances: a named set (free-bin agents: mean surface
+        and ratio to the lower bound on ``uniform-n10`` by default), or, for agents of another
+        mode or the online env, its training generator at the held-out seeds
+        (:func:`~packzoo.zoo.sb3.agent.held_out_instances`: mean ratio to the mode's bound and
+        mean utilisation)."""
         from packzoo.envs.generators import instance_set
-        from packzoo.zoo.sb3.agent import evaluate_agent
+        from packzoo.zoo.sb3.agent import evaluate_agent, held_out_instances
 
-        model, agent, _ = load_agent(name)
+        model, agent, card = load_agent(name)
+        if set is None and (agent.mode != "free" or agent.online):
+            return {"set": "held-out", **evaluate_agent(model, agent, held_out_instances(card.train_config, instances))}
+        set = set or "uniform-n10"
         m = evaluate_agent(model, agent, instance_set(set, instances))
         return {"set": set, **m}
 
