@@ -34,7 +34,7 @@ from packzoo.envs import Instance, instance_set, validate
 from packzoo.envs.generators import MODE_MIN_EDGE, MODE_SIDE, Stream, bins_cut, container_cut
 from packzoo.solvers import create_solver, list_solvers, solver_card
 
-OFFLINE_PREFIXES = ("ffd", "bfd", "dblf", "ems", "minheight")
+OFFLINE_PREFIXES = ("ffd", "bfd", "dblf", "ems", "minheight", "contact")
 ONLINE = ("online-bph", "boundary", "lsah", "online-contact")
 
 

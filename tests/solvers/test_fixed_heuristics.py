@@ -13,7 +13,7 @@ from packzoo.solvers import check_solver, create_solver, list_solvers, solver_ca
 from packzoo.solvers import modes as M
 from packzoo.solvers.base import UnsupportedMode
 
-OFFLINE = [f"{p}-{k}" for p in ("ffd", "bfd", "dblf", "ems", "minheight") for k in ("volume", "longest", "surface")]
+OFFLINE = [f"{p}-{k}" for p in ("ffd", "bfd", "dblf", "ems", "minheight", "contact") for k in ("volume", "longest", "surface")]
 ONLINE = ["online-bph", "boundary", "lsah", "online-contact"]
 NAMES = OFFLINE + ["order-search"] + ONLINE
 
@@ -124,6 +124,17 @@ def test_order_search_never_worse_than_its_start():
         assert sol.info["score"] <= sol.info["start_score"]
         assert list(M.mode_score(sol.packing)) == sol.info["score"]
         assert not validate(sol.packing)
+
+
+def test_order_search_best_rule_is_the_modes_search_rule():
+    for mode in ("base", "container", "bins"):
+        inst, _ = _cut(mode, 2, n=10)
+        sol = create_solver("order-search", iterations=3).solve(inst, seed=0)
+        assert sol.info["rule"] == M.SEARCH_RULES[mode]
+        sol = create_solver("order-search", iterations=3, rule="auto").solve(inst, seed=0)
+        assert sol.info["rule"] == "auto"
+    with pytest.raises(ValueError, match="unknown"):
+        M.OrderSearch(rule="bestest")
 
 
 def test_order_search_keeps_its_time_limit():
