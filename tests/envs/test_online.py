@@ -275,3 +275,18 @@ def test_online_bins_mode_opens_bins_and_never_ends_early():
     p = env.packing
     assert p.items_packed == 12 and validate(p) == [] and ret == pytest.approx(-p.bins_used / bound(p.instance))
     assert lower_bound(p.instance) == bound(p.instance)
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("packzoo/BinPack3DOnline-v0", {}), ("packzoo/BinPack3DPlace-v0", {"mode": "bins"}),
+                                            ("packzoo/BinPack3D-v0", {"mode": "base", "support": 0.8})])
+def test_envs_on_packstate_pickle_mid_episode(env_id, kwargs):
+    import pickle
+
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=1)
+    env.step(int(np.flatnonzero(env.unwrapped.action_masks())[0]))
+    twin = pickle.loads(pickle.dumps(env))  # SubprocVecEnv workers get such copies
+    a = int(np.flatnonzero(env.unwrapped.action_masks())[-1])
+    o1, r1, *_ = env.step(a)
+    o2, r2, *_ = twin.step(a)
+    assert r1 == r2 and all(np.array_equal(o1[k], o2[k]) for k in o1)
