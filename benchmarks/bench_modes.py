@@ -31,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 
 from packzoo.envs import Instance, instance_set, validate
+from packzoo.envs.fixed import PackState, pack_order
 from packzoo.envs.generators import MODE_MIN_EDGE, MODE_SIDE, Stream, bins_cut, container_cut
 from packzoo.solvers import create_solver, list_solvers, solver_card
 
@@ -122,12 +123,39 @@ def run_set(title: str, family: str, insts: list[Instance], names: list[str], ti
         sys.stdout.flush()
 
 
+def speed(count: int) -> None:
+    """Engine speed: placements per second of pack_order (the mode's default rule), and
+    mask + place steps per second (what a masked env step costs), on the named cut sets."""
+    print("\n### engine speed (PackState; wall-clock and CPU rates, the machine is shared)")
+    print("| set | pack_order placements/s (per CPU-s) | mask() + place steps/s | spaces at the busiest step |")
+    print("|---|---:|---:|---:|")
+    for name in ("base-n100", "container-n100", "bins-n200"):
+        insts = instance_set(name, count)
+        pack_order(insts[0], range(insts[0].n))  # warm-up: compiled kernels
+        t, c, k = time.perf_counter(), time.process_time(), 0
+        for inst in insts:
+            pack_order(inst, range(inst.n))
+            k += inst.n
+        wall, cpu = k / (time.perf_counter() - t), k / (time.process_time() - c)
+        state, steps, busiest = PackState(insts[0]), 0, 0
+        t = time.perf_counter()
+        while True:
+            acts = np.argwhere(state.mask())
+            steps += 1
+            busiest = max(busiest, state.spaces.shape[0])
+            if not len(acts):
+                break
+            state.place(*(int(v) for v in acts[0]))
+        print(f"| {name} | {wall:,.0f} ({cpu:,.0f}) | {steps / (time.perf_counter() - t):,.0f} | {busiest} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=20, help="instances per set")
     ap.add_argument("--time-limit", type=float, default=2.0, help="seconds for order-search per instance")
     ap.add_argument("--seed", type=int, default=20_260_000, help="seed of the drawn (non-named) sets")
-    ap.add_argument("--sets", default="all", help="comma-separated set titles to run (default all)")
+    ap.add_argument("--sets", default="all", help="comma-separated set titles to run, 'speed' for the "
+                    "engine speed table (default all)")
     args = ap.parse_args(argv)
     k = args.instances
     print(f"command: .venv/bin/python benchmarks/bench_modes.py --instances {k} --time-limit {args.time_limit} "
@@ -151,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         insts = make()
         run_set(title, fam, insts, solvers_for(insts[0].mode), args.time_limit, variants)
+    if wanted is None or "speed" in wanted:
+        speed(min(k, 5))
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
     return 0
 

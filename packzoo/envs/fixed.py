@@ -626,11 +626,9 @@ class PackState:
         # The LSA engine's pruning: spaces thinner than every remaining item can never be used.
         left = ~self.placed
         min_dim = int(self._dims[left].min()) if left.any() else 1 << 62
+        # Only bin b's list changes; the other bins keep spaces the pruning would now drop,
+        # which no remaining item fits anyway.
         self._ems[b] = place_box(ems, m, x, y, z, a, w, h, min_dim)
-        if self.mode == "bins":
-            # Every bin's list can drop what no remaining item fits; only bin b changed, but the
-            # others keep their (still valid) spaces: pruning them is an optimisation, not needed.
-            pass
         bb = self._bbox[b]
         bb[0], bb[1], bb[2] = max(bb[0], x + a), max(bb[1], y + w), max(bb[2], z + h)
         self._fill[b] += a * w * h

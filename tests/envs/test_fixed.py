@@ -20,7 +20,7 @@ from packzoo.envs.generators import bins_cut, container_cut
 MODES = ("free", "base", "container", "bins")
 
 
-def _corner(state, placement):
+def _corner(placement):
     return (placement.x, placement.y, placement.z)
 
 
@@ -68,37 +68,37 @@ def _after_unit_cube(container, rule, second=(1, 1, 1)):
 
 def test_dblf_lowest_z_then_x_then_y():
     # Spaces after the cube in a 2x3x1 container: (1,0,0) and (0,1,0); dblf takes x = 0 first.
-    assert _corner(None, _after_unit_cube((2, 3, 1), "dblf")) == (0, 1, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "dblf")) == (0, 1, 0)
     # With room above, z = 0 still comes first.
-    assert _corner(None, _after_unit_cube((2, 3, 2), "dblf")) == (0, 1, 0)
+    assert _corner(_after_unit_cube((2, 3, 2), "dblf")) == (0, 1, 0)
     s = PackState(Instance([[2, 2, 2], [2, 2, 2]], mode="container", container=(4, 2, 2)))
     assert s.place_by(0, "dblf").x == 0 and s.place_by(1, "dblf").x == 2
 
 
 def test_bph_sorts_spaces_by_z_then_y_then_x():
     # Ha et al.'s order as the PCT code sorts it: (1,0,0) has y = 0, before (0,1,0).
-    assert _corner(None, _after_unit_cube((2, 3, 1), "bph")) == (1, 0, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "bph")) == (1, 0, 0)
 
 
 def test_ems_fit_takes_the_tightest_space():
     # (1,0,0,2,3,1) has volume 3, (0,1,0,2,3,1) volume 4: the residual is least in the first.
-    assert _corner(None, _after_unit_cube((2, 3, 1), "ems-fit")) == (1, 0, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "ems-fit")) == (1, 0, 0)
 
 
 def test_dftrc_goes_far_from_the_front_top_right_corner():
     # Far corners: (2,1,1) is 2 from (2,3,1); (1,2,1) is sqrt(2): the first is farther.
-    assert _corner(None, _after_unit_cube((2, 3, 1), "dftrc")) == (1, 0, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "dftrc")) == (1, 0, 0)
 
 
 def test_contact_counts_walls_floor_ceiling_and_boxes():
     # At (1,0,0): floor, ceiling, wall y=0, wall x=2, the cube: 5. At (0,1,0): floor, ceiling,
     # wall x=0, the cube: 4.
-    assert _corner(None, _after_unit_cube((2, 3, 1), "contact")) == (1, 0, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "contact")) == (1, 0, 0)
 
 
 def test_boundary_scores_space_volume_plus_shapes_that_fit():
     # Volumes 3 and 4, both fit the one shape: the larger space wins.
-    assert _corner(None, _after_unit_cube((2, 3, 1), "boundary")) == (0, 1, 0)
+    assert _corner(_after_unit_cube((2, 3, 1), "boundary")) == (0, 1, 0)
 
 
 def test_min_height_prefers_lying_beside_to_standing():
