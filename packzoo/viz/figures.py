@@ -1,24 +1,30 @@
 """3D figures of packings (plotly): one packing, its placement order as an animation, and a comparison.
 
 Every item is one ``Mesh3d`` trace (named ``"item <i>"``, in placement order), so a figure's data can
-be checked against the packing it shows; the bin is a ``Scatter3d`` wireframe and the items' edges are
-one more ``Scatter3d`` trace (one trace for all edges keeps the figure light at N = 50).
-An item keeps its colour in every figure of the same instance, so side-by-side views compare at a glance.
+be checked against the packing it shows; the frame is a ``Scatter3d`` wireframe per the instance's
+mode (free: the bounding box, ``"bin"``; base: the footprint up to the packing's height, ``"base"``;
+container: the container, ``"container"``; bins: one ``"bin <b>"`` per bin used, side by side along
+x) and the items' edges are one more ``Scatter3d`` trace (one trace for all edges keeps the figure
+light at N = 50). An item keeps its colour in every figure of the same instance, so side-by-side
+views compare at a glance.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from packzoo._checks import positive_int
-from packzoo.envs.packing import Packing, lower_bound
+from packzoo.envs.packing import Packing
+from packzoo.solvers.leaderboard import OBJECTIVE_NAMES
 
 __all__ = [
+    "bin_gap",
     "box_corners",
     "box_edges",
     "compare_figure",
@@ -75,20 +81,67 @@ def item_color(item: int, n: int) -> str:
     return f"hsl({hue:.1f},70%,{light}%)"
 
 
-def packing_title(packing: Packing, prefix: str | None = None) -> str:
-    """``"<prefix>: surface S (ratio to lower bound r), bin LxWxH, utilisation u"``.
+def _of(packing: Packing) -> str:
+    """``"k/N items"``: how many of the instance's items the packing holds."""
+    return f"{packing.items_packed}/{packing.instance.n} items"
 
-    A partial packing says ``k/N items`` instead of a ratio (the instance's lower bound is for all N).
+
+def _ratio_text(packing: Packing) -> str | None:
+    """``"ratio to lower bound r"`` (``"upper bound / volume r"`` in container mode), or None when
+    the packing has no ratio (nothing packed)."""
+    try:
+        r = packing.ratio
+    except (ValueError, ZeroDivisionError):
+        return None
+    if not math.isfinite(r):
+        return None
+    return f"upper bound / volume {r:.4f}" if packing.instance.mode == "container" else f"ratio to lower bound {r:.4f}"
+
+
+def packing_title(packing: Packing, prefix: str | None = None, *, shown_of: int | None = None) -> str:
+    """The packing's facts in its mode's terms, prefixed by ``"<prefix>: "`` when given.
+
+    - free: ``"surface S (ratio to lower bound r), bin LxWxH, utilisation u"``;
+    - base: ``"height H (ratio to lower bound r), base LxW, utilisation u"``;
+    - container: ``"volume V (upper bound / volume r), k items packed, m left out, container LxWxH,
+      utilisation u"``;
+    - bins: ``"bins B (ratio to lower bound r), bins LxWxH, utilisation u"``.
+
+    In the minimising modes a partial packing says ``k/N items`` instead of a ratio (the bound is
+    for all N items). ``shown_of`` marks one frame of an animation of a container packing with
+    that many placements: the title then says ``k/shown_of placements shown``, since the items not
+    shown yet are not left out.
     """
-    L, W, H = packing.bin
-    partial = len(packing.placements) != packing.instance.n
-    if partial:
-        text = f"surface {packing.surface_area}, {len(packing.placements)}/{packing.instance.n} items"
+    inst = packing.instance
+    mode = inst.mode
+    head = f"{OBJECTIVE_NAMES.get(mode, 'objective')} {_fmt_number(packing.objective)}"
+    partial = packing.items_packed != inst.n
+    ratio = _ratio_text(packing)
+    if mode == "container" and shown_of is not None and packing.items_packed < shown_of:
+        text = f"{head}, {packing.items_packed}/{shown_of} placements shown"
+    elif mode == "container":
+        left = inst.n - packing.items_packed
+        text = (f"{head}" + (f" ({ratio})" if ratio else "")
+                + f", {packing.items_packed} item{'s' * (packing.items_packed != 1)} packed, {left} left out")
+    elif partial or ratio is None:
+        text = f"{head}, {_of(packing)}"
     else:
-        ratio = packing.surface_area / lower_bound(packing.instance)
-        text = f"surface {packing.surface_area} (ratio to lower bound {ratio:.4f})"
-    text += f", bin {L}x{W}x{H}, utilisation {packing.utilisation:.1%}"
+        text = f"{head} ({ratio})"
+    if mode == "free":
+        L, W, H = packing.bin
+        text += f", bin {L}x{W}x{H}"
+    elif mode == "base":
+        text += f", base {inst.container[0]}x{inst.container[1]}"
+    elif mode == "container":
+        text += f", container {'x'.join(map(str, inst.container))}"
+    else:
+        text += f", bins {'x'.join(map(str, inst.container))}"
+    text += f", utilisation {packing.utilisation:.1%}"
     return f"{prefix}: {text}" if prefix else text
+
+
+def _fmt_number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
 def _check_packing(packing: object, what: str = "packing") -> Packing:
@@ -97,30 +150,107 @@ def _check_packing(packing: object, what: str = "packing") -> Packing:
     return packing
 
 
-def _bin_trace(bin_dims: Sequence[int], scene: str = "scene") -> go.Scatter3d:
-    xs, ys, zs = box_edges(np.array([[0, 0, 0, *bin_dims]]))
-    L, W, H = (int(v) for v in bin_dims)
+@dataclass(frozen=True)
+class _View:
+    """Where a packing's items and frames are drawn: the x offset of each bin's slot (bins mode:
+    the bins used, side by side along x with a gap; other modes: one slot at 0) and the extent of
+    everything drawn."""
+
+    slots: dict[int, int]
+    extent: tuple[int, int, int]
+
+
+def bin_gap(length: int) -> int:
+    """The gap between two bins of length ``length`` drawn side by side (a fifth of it, at least 1)."""
+    return max(1, -(-int(length) // 5))
+
+
+def _view(packing: Packing) -> _View:
+    inst = packing.instance
+    far = [int(v) for v in packing.bin]
+    if inst.mode == "bins":
+        L, W, H = inst.container
+        used = sorted({int(p.bin) for p in packing.placements}) or [0]
+        step = L + bin_gap(L)
+        slots = {b: s * step for s, b in enumerate(used)}
+        boxes = _offset_boxes(packing, slots)
+        reach = (boxes[:, :3] + boxes[:, 3:]).max(axis=0) if len(boxes) else (0, 0, 0)
+        extent = (max(slots[used[-1]] + L, int(reach[0])), max(W, int(reach[1])), max(H, int(reach[2])))
+        return _View(slots, extent)
+    if inst.mode == "base":
+        L, W = inst.container
+        return _View({0: 0}, (max(L, far[0]), max(W, far[1]), far[2]))
+    if inst.mode == "container":
+        return _View({0: 0}, tuple(max(int(c), f) for c, f in zip(inst.container, far)))
+    return _View({0: 0}, tuple(far))
+
+
+def _offset_boxes(packing: Packing, slots: Mapping[int, int]) -> np.ndarray:
+    """The packing's boxes with each item moved along x to its bin's slot (bins not in ``slots``,
+    which only an invalid packing has outside bins mode, stay at 0)."""
+    boxes = packing.boxes.copy()
+    if packing.instance.mode == "bins":
+        for r, p in enumerate(packing.placements):
+            boxes[r, 0] += slots.get(int(p.bin), 0)
+    return boxes
+
+
+def _frames(packing: Packing, view: _View, scene: str = "scene") -> list[go.Scatter3d]:
+    """The frames drawn for ``packing`` (a part of the packing ``view`` was made for, in an
+    animation): free, its bounding box ("bin"); base, the footprint up to its height ("base");
+    container, the container ("container"); bins, one wireframe per bin of the view ("bin <b>"),
+    hidden while it holds none of the packing's items."""
+    inst = packing.instance
+    mode = inst.mode
+    if mode == "bins":
+        L, W, H = inst.container
+        used = {int(p.bin) for p in packing.placements}
+        out = []
+        for b, x in view.slots.items():
+            count = sum(int(p.bin) == b for p in packing.placements)
+            trace = _wireframe((x, 0, 0, L, W, H), f"bin {b}", f"bin {b}: {L}x{W}x{H}, {count} items", scene)
+            trace.visible = b in used or not packing.placements
+            out.append(trace)
+        return out
+    if mode == "base":
+        L, W = inst.container
+        H = packing.height
+        return [_wireframe((0, 0, 0, L, W, H), "base", f"base {L}x{W}, height {H}", scene)]
+    if mode == "container":
+        L, W, H = inst.container
+        left = sorted(set(range(inst.n)) - {int(p.item) for p in packing.placements})
+        text = f"container {L}x{W}x{H}"
+        if left:
+            shown = ", ".join(map(str, left[:20])) + (" ..." if len(left) > 20 else "")
+            text += f"<br>left out: item{'s' * (len(left) > 1)} {shown}"
+        return [_wireframe((0, 0, 0, L, W, H), "container", text, scene)]
+    L, W, H = packing.bin
+    return [_wireframe((0, 0, 0, L, W, H), "bin", f"bin {L}x{W}x{H}", scene)]
+
+
+def _wireframe(box: Sequence[int], name: str, hover: str, scene: str) -> go.Scatter3d:
+    xs, ys, zs = box_edges(np.array([box]))
     return go.Scatter3d(
         x=xs, y=ys, z=zs, mode="lines", line=dict(color=_BIN_COLOR, width=4, dash="dash"),
-        name="bin", hovertext=f"bin {L}x{W}x{H}", hoverinfo="text", showlegend=False, scene=scene,
+        name=name, hovertext=hover, hoverinfo="text", showlegend=False, scene=scene,
     )
 
 
-def _edges_trace(boxes: np.ndarray, scene: str = "scene") -> go.Scatter3d:
+def _edges_trace(boxes: np.ndarray, extent: Sequence[int], scene: str = "scene") -> go.Scatter3d:
     boxes = np.asarray(boxes).reshape(-1, 6)
-    extent = float((boxes[:, :3] + boxes[:, 3:]).max()) if len(boxes) else 1.0
-    xs, ys, zs = box_edges(boxes, grow=_EDGE_GROW * extent)
+    xs, ys, zs = box_edges(boxes, grow=_EDGE_GROW * max(max(int(v) for v in extent), 1))
     return go.Scatter3d(
         x=xs, y=ys, z=zs, mode="lines", line=dict(color=_EDGE_COLOR, width=3),
         name="edges", hoverinfo="skip", showlegend=False, scene=scene,
     )
 
 
-def _item_traces(packing: Packing, scene: str = "scene") -> list[go.Mesh3d]:
+def _item_traces(packing: Packing, view: _View, scene: str = "scene") -> list[go.Mesh3d]:
     n = packing.instance.n
+    bins = packing.instance.mode == "bins"
     traces = []
-    for p, b in zip(packing.placements, packing.boxes):
-        c = box_corners(*b)
+    for p, b, drawn in zip(packing.placements, packing.boxes, _offset_boxes(packing, view.slots)):
+        c = box_corners(*drawn)
         dims = tuple(int(v) for v in packing.instance.dims[p.item])
         size = tuple(int(v) for v in b[3:])
         traces.append(
@@ -131,7 +261,8 @@ def _item_traces(packing: Packing, scene: str = "scene") -> list[go.Mesh3d]:
                 name=f"item {p.item}", meta=int(p.item), scene=scene,
                 hovertext=(
                     f"item {p.item}<br>dims {dims}<br>orientation {p.orientation} -> size {size}"
-                    f"<br>corner ({p.x}, {p.y}, {p.z})"
+                    + (f"<br>bin {p.bin}" if bins else "")
+                    + f"<br>corner ({p.x}, {p.y}, {p.z})"
                 ),
                 hoverinfo="text",
             )
@@ -139,61 +270,78 @@ def _item_traces(packing: Packing, scene: str = "scene") -> list[go.Mesh3d]:
     return traces
 
 
-def _scene(bin_dims: Sequence[int]) -> dict:
-    """A scene with equal scales on the three axes (titled L, W, H) for a bin of ``bin_dims``.
+def _scene(extent: Sequence[int], *, x_title: str = "L (x)", front: bool = False) -> dict:
+    """A scene with equal scales on the three axes (titled L, W, H) spanning ``extent``.
 
-    The ranges are pinned to the bin plus a small margin (an animation must not rescale as its bin
-    grows, and the edges, drawn just outside their boxes, must stay inside the ranges: WebGL clips
-    what lies outside and draws it as noise). The aspect ratio is the ranges', normalised by the
-    longest: plotly's ``aspectmode="data"`` normalises differently and lets a tall bin overflow.
+    The ranges are pinned to the extent plus a small margin (an animation must not rescale as its
+    bin grows, and the edges, drawn just outside their boxes, must stay inside the ranges: WebGL
+    clips what lies outside and draws it as noise). The aspect ratio is the ranges', normalised by
+    the longest: plotly's ``aspectmode="data"`` normalises differently and lets a tall bin overflow.
+    ``front`` looks from the front (the y = 0 side), x running left to right: bins side by side
+    then read in order, bin 0 on the left.
     """
-    dims = [max(int(v), 1) for v in bin_dims]
+    dims = [max(int(v), 1) for v in extent]
     pad = _RANGE_PAD * max(dims)
     m = max(dims) + 2 * pad
     out: dict = dict(
         aspectmode="manual",
         aspectratio=dict(x=(dims[0] + 2 * pad) / m, y=(dims[1] + 2 * pad) / m, z=(dims[2] + 2 * pad) / m),
-        camera=dict(eye=dict(x=1.5, y=1.5, z=1.1)),
+        camera=dict(eye=dict(x=0.25, y=-1.25, z=0.6) if front else dict(x=1.5, y=1.5, z=1.1)),
     )
-    for name, title, v in zip(("xaxis", "yaxis", "zaxis"), ("L (x)", "W (y)", "H (z)"), dims):
+    for name, title, v in zip(("xaxis", "yaxis", "zaxis"), (x_title, "W (y)", "H (z)"), dims):
         out[name] = dict(title=dict(text=title), range=[-pad, v + pad])
     return out
 
 
-def packing_figure(packing: Packing, *, title: str | None = None, edges: bool = True) -> go.Figure:
-    """The bin as a wireframe and each placed item as a shaded box.
+def _scene_of(packing: Packing, extent: Sequence[int]) -> dict:
+    """:func:`_scene` for ``packing``'s mode: bins are seen from the front, in order."""
+    if packing.instance.mode == "bins":
+        return _scene(extent, x_title="L (x), bins side by side", front=True)
+    return _scene(extent)
 
-    Traces: ``"bin"`` (Scatter3d lines), then one Mesh3d per placement in placement order (named
-    ``"item <i>"``, hover text with the item, its dims, orientation and corner), then ``"edges"``
-    (Scatter3d lines of every item's 12 edges) when ``edges``. The axes have equal scales and
-    span the bin.
+
+def packing_figure(packing: Packing, *, title: str | None = None, edges: bool = True) -> go.Figure:
+    """The packing in 3D: its frame as a wireframe and each placed item as a shaded box.
+
+    The frame follows the instance's mode: free, the bounding box from the origin (trace ``"bin"``);
+    base, the L x W footprint up to the packing's height (``"base"``); container, the container
+    (``"container"``; its hover text lists the items left out); bins, every bin used, side by side
+    along x with a gap (:func:`bin_gap`), one wireframe each (``"bin 0"``, ``"bin 1"``, ... in
+    bin order), each item drawn in its bin's slot.
+
+    Traces: the frame(s) (Scatter3d lines), then one Mesh3d per placement in placement order (named
+    ``"item <i>"``, hover text with the item, its dims, orientation, bin (bins mode) and corner in
+    its bin), then ``"edges"`` (Scatter3d lines of every item's 12 edges) when ``edges``. The axes
+    have equal scales and span the frames and the items.
 
     Args:
-        packing: a Packing, complete or partial.
-        title: the figure's title; default: surface area, ratio to the lower bound, bin, utilisation.
+        packing: a Packing of any mode, complete or partial.
+        title: the figure's title; default :func:`packing_title` (the mode's objective, its ratio
+            to the bound, the container and the utilisation).
         edges: draw the items' edges.
 
     Raises:
         ValueError: if ``packing`` is not a Packing.
     """
     packing = _check_packing(packing)
+    view = _view(packing)
     fig = go.Figure()
-    fig.add_trace(_bin_trace(packing.bin))
-    fig.add_traces(_item_traces(packing))
+    fig.add_traces(_frames(packing, view))
+    fig.add_traces(_item_traces(packing, view))
     if edges and packing.placements:
-        fig.add_trace(_edges_trace(packing.boxes))
+        fig.add_trace(_edges_trace(_offset_boxes(packing, view.slots), view.extent))
     fig.update_layout(
         title=dict(text=title if title is not None else packing_title(packing)),
-        scene=_scene(packing.bin),
+        scene=_scene_of(packing, view.extent),
         showlegend=False,
         margin=dict(l=10, r=10, t=60, b=10),
     )
     return fig
 
 
-def _frame_data(packing: Packing, k: int) -> list:
-    """Frame ``k``'s update of every trace of the animation's figure: the bin and edges of the first
-    ``k`` placements, and each item's visibility.
+def _frame_data(packing: Packing, view: _View, k: int) -> list:
+    """Frame ``k``'s update of every trace of the animation's figure: the frames and edges of the
+    first ``k`` placements, and each item's visibility.
 
     plotly matches frame traces to the figure's by index and merges them in, so an item's mesh
     (which never moves) lives once in the figure's data and a frame only shows or hides it; that
@@ -201,17 +349,20 @@ def _frame_data(packing: Packing, k: int) -> list:
     """
     part = Packing(packing.instance, packing.placements[:k])
     n = len(packing.placements)
-    return [_bin_trace(part.bin), *(go.Mesh3d(visible=r < k) for r in range(n)), _edges_trace(part.boxes)]
+    return [*_frames(part, view), *(go.Mesh3d(visible=r < k) for r in range(n)),
+            _edges_trace(_offset_boxes(part, view.slots), view.extent)]
 
 
 def packing_animation(packing: Packing, *, title: str | None = None, duration: int = 600) -> go.Figure:
-    """The placements one by one: frame ``k`` shows the first ``k`` items and the bin they span.
+    """The placements one by one: frame ``k`` shows the first ``k`` items and their frame.
 
     The figure opens on the complete packing; a slider picks a frame and the play button runs them
-    in placement order. Traces are laid out as in :func:`packing_figure` (bin, one Mesh3d per item,
-    edges); frame ``k`` redraws the bin and edges of the first ``k`` items and hides the meshes of
-    the others (a frame's meshes carry only their visibility: plotly merges it into the figure's). The axes are pinned to the
-    final bin with equal scales, so the view does not jump as the bin grows.
+    in placement order. Traces are laid out as in :func:`packing_figure` (frames, one Mesh3d per
+    item, edges); frame ``k`` redraws the frames (free: the bin the first ``k`` items span; base:
+    the footprint up to their height; bins: only the bins opened so far) and edges of the first
+    ``k`` items and hides the meshes of the others (a frame's meshes carry only their visibility:
+    plotly merges it into the figure's). The axes are pinned to the final packing's with equal
+    scales, so the view does not jump as the packing grows; bins keep their slots.
 
     Args:
         packing: a Packing with at least one placement.
@@ -227,21 +378,24 @@ def packing_animation(packing: Packing, *, title: str | None = None, duration: i
         raise ValueError("packing_animation needs a packing with at least one placement")
     if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)) or duration < 1:
         raise ValueError(f"duration must be a positive number of milliseconds, got {duration!r}")
+    view = _view(packing)
     frames = []
     for k in range(1, n + 1):
         part = Packing(packing.instance, packing.placements[:k])
         frames.append(
             go.Frame(
-                name=str(k), data=_frame_data(packing, k),
-                layout=dict(title=dict(text=packing_title(part, title))),
+                name=str(k), data=_frame_data(packing, view, k),
+                layout=dict(title=dict(text=packing_title(part, title, shown_of=n))),
             )
         )
-    fig = go.Figure(data=[_bin_trace(packing.bin), *_item_traces(packing), _edges_trace(packing.boxes)], frames=frames)
+    data = [*_frames(packing, view), *_item_traces(packing, view),
+            _edges_trace(_offset_boxes(packing, view.slots), view.extent)]
+    fig = go.Figure(data=data, frames=frames)
     play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=False, mode="immediate",
                 transition=dict(duration=0))
     fig.update_layout(
         title=dict(text=packing_title(packing, title)),
-        scene=_scene(packing.bin),
+        scene=_scene_of(packing, view.extent),
         showlegend=False,
         margin=dict(l=10, r=10, t=60, b=10),
         updatemenus=[dict(
@@ -266,12 +420,30 @@ def packing_animation(packing: Packing, *, title: str | None = None, duration: i
     return fig
 
 
+def _subplot_title(label: str, packing: Packing) -> str:
+    """``"<label><br>surface S, ratio r"`` in the packing's mode's terms (container: ``"volume V,
+    ratio r, k/N items"``, the ratio being upper bound / volume)."""
+    mode = packing.instance.mode
+    text = f"{label}<br>{OBJECTIVE_NAMES.get(mode, 'objective')} {_fmt_number(packing.objective)}"
+    try:
+        r = packing.ratio
+    except (ValueError, ZeroDivisionError):
+        r = math.inf
+    complete = packing.items_packed == packing.instance.n
+    if math.isfinite(r) and (complete or mode == "container"):
+        text += f", ratio {r:.4f}"
+    if not complete:
+        text += f", {_of(packing)}"
+    return text
+
+
 def compare_figure(packings: Mapping[str, Packing], *, cols: int | None = None, title: str | None = None) -> go.Figure:
     """Several packings of one instance side by side, one 3D scene each (e.g. one per solver).
 
-    Each subplot is titled with its key, surface and ratio to the lower bound; an item has the same
-    colour in every scene, and every scene has the same axis ranges (the largest bin's), so bin sizes
-    compare by eye. Traces per scene as in :func:`packing_figure`.
+    Each subplot is titled with its key, the mode's objective and its ratio to the bound; an item
+    has the same colour in every scene, and every scene has the same axis ranges (the largest
+    extent's), so sizes compare by eye. Traces per scene as in :func:`packing_figure` (in bins
+    mode every scene draws its own bins side by side).
 
     Args:
         packings: label -> Packing, all of the same instance.
@@ -286,7 +458,9 @@ def compare_figure(packings: Mapping[str, Packing], *, cols: int | None = None, 
     items = [(str(k), _check_packing(v, f"packings[{k!r}]")) for k, v in packings.items()]
     ref = items[0][1].instance
     for label, p in items[1:]:
-        if p.instance.n != ref.n or not np.array_equal(p.instance.dims, ref.dims):
+        same = (p.instance.n == ref.n and np.array_equal(p.instance.dims, ref.dims)
+                and p.instance.mode == ref.mode and p.instance.container == ref.container)
+        if not same:
             raise ValueError(f"packings[{label!r}] is of another instance than packings[{items[0][0]!r}]")
     n = len(items)
     if cols is None:
@@ -294,20 +468,20 @@ def compare_figure(packings: Mapping[str, Packing], *, cols: int | None = None, 
     positive_int(cols, "cols")
     cols = min(int(cols), n)
     rows = math.ceil(n / cols)
-    lb = lower_bound(ref)
-    common = tuple(max(p.bin[a] for _, p in items) for a in range(3))
-    titles = [f"{label}<br>surface {p.surface_area}, ratio {p.surface_area / lb:.4f}" for label, p in items]
+    views = [_view(p) for _, p in items]
+    common = tuple(max(v.extent[a] for v in views) for a in range(3))
+    titles = [_subplot_title(label, p) for label, p in items]
     fig = make_subplots(
         rows=rows, cols=cols, specs=[[{"type": "scene"}] * cols for _ in range(rows)],
         subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.08,
     )
-    for idx, (_, p) in enumerate(items):
+    for idx, ((_, p), view) in enumerate(zip(items, views)):
         scene = "scene" if idx == 0 else f"scene{idx + 1}"
-        fig.add_trace(_bin_trace(p.bin, scene))
-        fig.add_traces(_item_traces(p, scene))
+        fig.add_traces(_frames(p, view, scene))
+        fig.add_traces(_item_traces(p, view, scene))
         if p.placements:
-            fig.add_trace(_edges_trace(p.boxes, scene))
-        fig.layout[scene].update(_scene(common))
+            fig.add_trace(_edges_trace(_offset_boxes(p, view.slots), common, scene))
+        fig.layout[scene].update(_scene_of(p, common))
     fig.update_layout(
         title=dict(text=title) if title else None,
         showlegend=False, height=520 * rows, margin=dict(l=10, r=10, t=80, b=10),

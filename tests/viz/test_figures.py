@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -337,3 +338,177 @@ def test_html_renderer_inline_in_a_notebook(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
     assert pickle.loads(pickle.dumps(renderer))._handle is None  # the notebook handle stays behind
     assert HTMLRenderer(inline=False)(opt) == str(tmp_path / "packzoo-render.html")
+
+
+# --- every container mode -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def three_bins():
+    """8 items cut from 3 bins of 10^3, and that optimal 3-bin packing."""
+    from packzoo.envs import bins_cut
+
+    return bins_cut(8, bin=(10, 10, 10), k=3, seed=1)
+
+
+def frames_of(fig: go.Figure, scene: str | None = None) -> dict[str, np.ndarray]:
+    """name -> (lo, hi) corners of every wireframe (Scatter3d but the edges) of a scene."""
+    out = {}
+    for t in fig.data:
+        if t.type == "scatter3d" and t.name != "edges" and (scene is None or (t.scene or "scene") == scene):
+            pts = np.concatenate(segments(t))
+            out[t.name] = np.stack([pts.min(axis=0), pts.max(axis=0)])
+    return out
+
+
+def mesh_box(mesh) -> np.ndarray:
+    v = np.stack([np.asarray(mesh.x, float), np.asarray(mesh.y, float), np.asarray(mesh.z, float)], axis=1)
+    return np.concatenate([v.min(axis=0), v.max(axis=0) - v.min(axis=0)])
+
+
+def check_equal_scales(scene, extent) -> None:
+    units = []
+    for ax, dim in zip(("xaxis", "yaxis", "zaxis"), extent):
+        lo, hi = scene[ax].range
+        assert lo <= 0 and hi >= dim
+        units.append((hi - lo) / scene.aspectratio[ax[0]])
+    assert units == pytest.approx([units[0]] * 3)
+
+
+def check_bins(fig: go.Figure, packing: Packing, scene: str | None = None) -> None:
+    """One wireframe per bin used, named by its index, each the bin's size, side by side along x
+    with a gap (none overlaps another), and every item's mesh on its box moved into its bin."""
+    L, W, H = packing.instance.container
+    used = sorted({p.bin for p in packing.placements})
+    frames = frames_of(fig, scene)
+    assert list(frames) == [f"bin {b}" for b in used]
+    spans = []
+    for b in used:
+        lo, hi = frames[f"bin {b}"]
+        assert np.array_equal(hi - lo, [L, W, H]) and lo[1] == 0 and lo[2] == 0
+        spans.append((lo[0], hi[0]))
+    assert spans[0][0] == 0
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start > end, "two bins' wireframes overlap or touch"
+    ms = meshes(fig, scene)
+    assert [m.name for m in ms] == [f"item {p.item}" for p in packing.placements]
+    for mesh, p, box in zip(ms, packing.placements, packing.boxes):
+        lo, hi = frames[f"bin {p.bin}"]
+        moved = box.astype(float).copy()
+        moved[0] += lo[0]
+        check_mesh_is_box(mesh, moved)
+        assert np.all(moved[:3] >= lo) and np.all(moved[:3] + moved[3:] <= hi)  # inside its own bin
+        assert f"bin {p.bin}<br>" in mesh.hovertext and f"corner ({p.x}, {p.y}, {p.z})" in mesh.hovertext
+
+
+def test_bins_side_by_side(three_bins):
+    inst, opt = three_bins
+    fig = packing_figure(opt)
+    assert [t.name for t in fig.data] == (["bin 0", "bin 1", "bin 2"] + [f"item {p.item}" for p in opt.placements]
+                                          + ["edges"])
+    check_bins(fig, opt)
+    assert len(segments(named(fig, "edges"))) == 12 * inst.n
+    title = fig.layout.title.text
+    assert title.startswith("bins 3 (ratio to lower bound 1.0000)") and "bins 10x10x10" in title
+    assert "utilisation 100.0%" in title
+    extent = np.max([hi for _, hi in frames_of(fig).values()], axis=0)
+    assert extent[0] == 3 * 10 + 2 * 2  # three bins and two gaps of a fifth of L
+    check_equal_scales(fig.layout.scene, extent)
+    # bins used need not be numbered 0..k-1: the bins drawn are those used, in order, without holes
+    renumbered = Packing(inst, [dataclasses.replace(p, bin={0: 0, 1: 4, 2: 2}[p.bin]) for p in opt.placements])
+    fig = packing_figure(renumbered)
+    assert list(frames_of(fig)) == ["bin 0", "bin 2", "bin 4"]
+    check_bins(fig, renumbered)
+    assert frames_of(fig)["bin 4"][0][0] == 2 * 12
+    # an empty bins packing still shows the (empty) first bin
+    assert list(frames_of(packing_figure(Packing(inst, ())))) == ["bin 0"]
+
+
+def test_bins_animation_opens_bins_as_it_goes(three_bins):
+    inst, opt = three_bins
+    fig = packing_animation(opt, title="cut")
+    check_bins(fig, opt)
+    types = [t.type for t in fig.data]
+    slots = {name: lo for name, (lo, _) in frames_of(fig).items()}
+    for k, frame in enumerate(fig.frames, start=1):
+        assert [t.type for t in frame.data] == types
+        opened = {p.bin for p in opt.placements[:k]}
+        wires = [t for t in frame.data if t.type == "scatter3d" and t.name != "edges"]
+        assert [t.name for t in wires] == ["bin 0", "bin 1", "bin 2"]
+        assert [t.visible for t in wires] == [b in opened for b in range(3)]
+        # bins keep their slots in every frame
+        assert {t.name: np.concatenate(segments(t)).min(axis=0)[0] for t in wires} == {n: s[0] for n, s in slots.items()}
+        want = f"cut: bins {len(opened)}, {k}/8 items" if k < 8 else "cut: bins 3 (ratio to lower bound 1.0000)"
+        assert frame.layout.title.text.startswith(want)
+
+
+def test_compare_bins_packings(three_bins):
+    inst, opt = three_bins
+    other = create_solver("ffd-volume").solve(inst, seed=0).packing
+    assert validate(other) == []
+    fig = compare_figure({"optimum": opt, "ffd-volume": other})
+    check_bins(fig, opt, "scene")
+    check_bins(fig, other, "scene2")
+    assert fig.layout.scene.xaxis.range == fig.layout.scene2.xaxis.range
+    wide = max(hi[0] for _, hi in [*frames_of(fig, "scene").values(), *frames_of(fig, "scene2").values()])
+    assert fig.layout.scene.xaxis.range[1] >= wide
+    titles = [a.text for a in fig.layout.annotations]
+    assert "optimum<br>bins 3, ratio 1.0000" in titles
+    assert f"ffd-volume<br>bins {other.bins_used}, ratio {other.ratio:.4f}" in titles
+
+
+@pytest.fixture(scope="module")
+def container6():
+    from packzoo.envs import container_cut
+
+    return container_cut(6, container=(10, 8, 6), seed=2)
+
+
+def test_container_frame_is_the_container(container6):
+    inst, opt = container6
+    part = Packing(inst, opt.placements[:4])  # a valid container packing with two items left out
+    assert validate(part) == []
+    left = sorted(set(range(6)) - set(part.order))
+    for p in (opt, part):
+        fig = packing_figure(p)
+        assert [t.name for t in fig.data] == ["container", *(f"item {q.item}" for q in p.placements), "edges"]
+        lo, hi = frames_of(fig)["container"]
+        assert np.array_equal(lo, [0, 0, 0]) and np.array_equal(hi, [10, 8, 6])  # the container, not the items' box
+        for mesh, box in zip(meshes(fig), p.boxes):
+            check_mesh_is_box(mesh, box)
+        check_equal_scales(fig.layout.scene, (10, 8, 6))
+    title = packing_figure(part).layout.title.text
+    v = part.packed_volume
+    assert title.startswith(f"volume {v} (upper bound / volume {480 / v:.4f}), 4 items packed, 2 left out")
+    assert f"container 10x8x6, utilisation {v / 480:.1%}" in title
+    assert f"left out: items {left[0]}, {left[1]}" in named(packing_figure(part), "container").hovertext
+    assert "0 left out" in packing_figure(opt).layout.title.text and "utilisation 100.0%" in packing_figure(opt).layout.title.text
+    # an animation's frames show placements, not items left out
+    anim = packing_animation(part)
+    assert "2/4 placements shown" in anim.frames[1].layout.title.text
+    assert "left out" not in anim.frames[1].layout.title.text and "2 left out" in anim.layout.title.text
+    for frame in anim.frames:
+        pts = np.concatenate(segments(frame.data[0]))
+        assert frame.data[0].name == "container"
+        assert np.array_equal(pts.min(axis=0), [0, 0, 0]) and np.array_equal(pts.max(axis=0), [10, 8, 6])
+    titles = [a.text for a in compare_figure({"cut": opt, "part": part}).layout.annotations]
+    assert titles == ["cut<br>volume 480, ratio 1.0000", f"part<br>volume {v}, ratio {480 / v:.4f}, 4/6 items"]
+
+
+def test_base_frame_is_the_footprint_up_to_the_height():
+    from packzoo.envs import container_cut
+
+    inst, opt = container_cut(6, container=(10, 8, 6), mode="base", seed=2)
+    fig = packing_figure(opt)
+    assert [t.name for t in fig.data][0] == "base"
+    lo, hi = frames_of(fig)["base"]
+    assert np.array_equal(lo, [0, 0, 0]) and np.array_equal(hi, [10, 8, 6])
+    assert fig.layout.title.text.startswith("height 6 (ratio to lower bound 1.0000), base 10x8, utilisation 100.0%")
+    # a partial packing: the frame spans the footprint (even where no item stands) up to its height
+    part = Packing(inst, opt.placements[:1])
+    lo, hi = frames_of(packing_figure(part))["base"]
+    assert np.array_equal(hi, [10, 8, part.height])
+    assert "1/6 items" in packing_figure(part).layout.title.text
+    anim = packing_animation(opt)
+    for k, frame in enumerate(anim.frames, start=1):
+        h = Packing(inst, opt.placements[:k]).height
+        assert np.array_equal(np.concatenate(segments(frame.data[0])).max(axis=0), [10, 8, h])
