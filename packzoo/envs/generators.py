@@ -248,7 +248,19 @@ _SET_SIZES = {"uniform": (8, 10, 12), "orders": (8, 10, 12), "cube": range(8, 51
               "container": range(5, 101), "base": range(5, 101), "bins": range(10, 201)}
 
 
+#: Base seeds of the literature sets (:mod:`packzoo.envs.literature`), apart from the others.
+_LIT_SEEDS = {"rr": 20_180_000, "jiang": 20_210_000, "zhao-rs": 20_210_100, "zhao-cut1": 20_210_200,
+              "zhao-cut2": 20_210_300, **{f"mpv-c{c}": 20_000_000 + 100 * c for c in range(1, 10)}}
+
+
 def _parse_set(name: str) -> tuple[str, int]:
+    """(family, n) of a set name; the literature sets' families are those of
+    :func:`packzoo.envs.literature.parse` (n = 0 for the zhao sets, whose length varies)."""
+    from packzoo.envs import literature
+
+    lit = literature.parse(name)
+    if lit is not None:
+        return lit
     if not isinstance(name, str) or "-n" not in name:
         raise ValueError(f"unknown instance set {name!r}; known: {', '.join(set_names())}")
     family, _, n = name.partition("-n")
@@ -261,7 +273,8 @@ def set_names() -> list[str]:
     """Names accepted by :func:`instance_set`."""
     names = [f"{f}-n{n}" for f in ("uniform", "orders") for n in (8, 10, 12)]
     return names + ["cube-n8 ... cube-n50", "container-n5 ... container-n100", "base-n5 ... base-n100",
-                    "bins-n10 ... bins-n200"]
+                    "bins-n10 ... bins-n200", "rr-n10|20|30|50", "jiang-n20|30|50|100",
+                    "mpv-c1 ... mpv-c9 -n50|100|150|200", "zhao-rs|cut1|cut2"]
 
 
 def _bins_k(n: int) -> int:
@@ -276,8 +289,9 @@ def _draw_cut(family: str, n: int, seed: SeedLike) -> tuple[Instance, Packing]:
 
 
 def draw(family: str, n: int, seed: SeedLike) -> Instance:
-    """One instance of ``family`` ("uniform", "orders", "cube", "container", "base" or "bins")
-    with ``n`` items."""
+    """One instance of ``family`` ("uniform", "orders", "cube", "container", "base", "bins", or a
+    literature family: "rr", "jiang", "mpv-c1" ... "mpv-c9", "zhao-rs", "zhao-cut1", "zhao-cut2")
+    with ``n`` items (the zhao families ignore n: their sequences' length varies)."""
     if family == "uniform":
         return uniform(n, seed=seed)
     if family == "orders":
@@ -286,7 +300,12 @@ def draw(family: str, n: int, seed: SeedLike) -> Instance:
         return cube_cut(n, side=CUBE_SIDE, seed=seed)[0]
     if family in ("container", "base", "bins"):
         return _draw_cut(family, n, seed)[0]
-    raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube, container, base, bins")
+    if family in _LIT_SEEDS:
+        from packzoo.envs import literature
+
+        return literature.draw(family, n, seed)[0]
+    raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube, container, base, bins, "
+                     f"{', '.join(_LIT_SEEDS)}")
 
 
 def instance_set(name: str, count: int | None = None) -> list[Instance]:
@@ -297,30 +316,47 @@ def instance_set(name: str, count: int | None = None) -> list[Instance]:
     100 % is optimal), ``base-n5`` ... ``base-n100`` (the same cut on a 100 x 100 base: height 100
     is optimal), ``bins-n10`` ... ``bins-n200`` (max(2, n // 10) bins of 100^3 cut into n items:
     that many bins is optimal). Cube instances have side 100 and a known optimal surface of 60000.
+
+    The literature sets (:mod:`packzoo.envs.literature`, drawn as the papers drew them):
+    ``rr-n10|20|30|50`` (Laterre et al.'s 10^3 cube cut, free mode, optimum surface 600),
+    ``jiang-n20|30|50|100`` (Jiang et al.'s 100 x 100 base, edges in [20, 80]),
+    ``mpv-c1-n50`` ... ``mpv-c9-n200`` (Martello, Pisinger and Vigo's classes 1-9 at n = 50, 100,
+    150, 200, mode bins, fixed orientation; class 9 needs 3 bins), ``zhao-rs``, ``zhao-cut1``,
+    ``zhao-cut2`` (Zhao et al.'s online sequences in a 10^3 container; the cut ones fill it).
     """
     family, n = _parse_set(name)
     if count is None:
         count = SET_SIZE
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 1 <= count <= SET_SIZE:
         raise ValueError(f"count must be an integer in 1..{SET_SIZE}, got {count!r}")
-    base = _BASE_SEEDS[family]
+    base = _BASE_SEEDS[family] if family in _BASE_SEEDS else _LIT_SEEDS[family]
     return [draw(family, n, (base, n, k)) for k in range(int(count))]
 
 
 def known_optimum(name: str) -> float | None:
     """The optimal objective shared by every instance of a cut set (the cube's surface 60000, the
-    container's volume 100^3, the height 100, the bins cut), None for other sets."""
+    container's volume 100^3, the height 100, the bins cut; rr-*: surface 600, mpv-c9-*: 3 bins,
+    zhao-cut1/2: volume 1000), None for other sets."""
     family, n = _parse_set(name)
+    if family in _LIT_SEEDS:
+        from packzoo.envs import literature
+
+        return literature.known_optimum(family, n)
     return {"cube": float(6 * CUBE_SIDE**2), "container": float(MODE_SIDE**3), "base": float(MODE_SIDE),
             "bins": float(_bins_k(n))}.get(family)
 
 
 def cube_set_solutions(name: str, count: int | None = None) -> list[Packing]:
-    """The optimal (cut) packings of a cut set's instances (cube, container, base, bins)."""
+    """The optimal (cut) packings of a cut set's instances (cube, container, base, bins, rr,
+    mpv-c9, zhao-cut1, zhao-cut2)."""
     family, n = _parse_set(name)
+    count = SET_SIZE if count is None else count
+    if family in _LIT_SEEDS and known_optimum(name) is not None:
+        from packzoo.envs import literature
+
+        return [literature.draw(family, n, (_LIT_SEEDS[family], n, k))[1] for k in range(count)]
     if family not in ("cube", "container", "base", "bins"):
         raise ValueError(f"{name!r} is not a cut set")
-    count = SET_SIZE if count is None else count
     if family == "cube":
         return [cube_cut(n, side=CUBE_SIDE, seed=(_BASE_SEEDS["cube"], n, k))[1] for k in range(count)]
     return [_draw_cut(family, n, (_BASE_SEEDS[family], n, k))[1] for k in range(count)]
