@@ -286,7 +286,7 @@ def _scene(extent: Sequence[int], *, x_title: str = "L (x)", front: bool = False
     out: dict = dict(
         aspectmode="manual",
         aspectratio=dict(x=(dims[0] + 2 * pad) / m, y=(dims[1] + 2 * pad) / m, z=(dims[2] + 2 * pad) / m),
-        camera=dict(eye=dict(x=0.25, y=-1.25, z=0.6) if front else dict(x=1.5, y=1.5, z=1.1)),
+        camera=dict(eye=dict(x=0.2, y=-1.1, z=0.5) if front else dict(x=1.5, y=1.5, z=1.1)),
     )
     for name, title, v in zip(("xaxis", "yaxis", "zaxis"), (x_title, "W (y)", "H (z)"), dims):
         out[name] = dict(title=dict(text=title), range=[-pad, v + pad])

@@ -1,8 +1,10 @@
-"""Metric figures: leaderboard box plots, gap histograms and training curves read from CSV logs.
+"""Metric figures: leaderboard box plots, histograms and training curves read from CSV logs.
 
 A leaderboard is the dict of ``leaderboard.json`` (see :func:`load_leaderboard`): per-instance
-``results`` rows with ``solver``, ``valid``, ``surface``, ``ratio_lb`` and ``gap``. Invalid results
-are never plotted (they have no score).
+``results`` rows with ``solver``, ``valid``, ``mode``, ``objective``, ``surface``, ``utilisation``,
+``ratio_lb`` and ``gap``. Every label names the board's mode's objective (surface, height, volume,
+bins; :func:`board_mode`). Files written before the container modes (no ``mode``, no ``objective``)
+are read as free-mode surfaces. Invalid results are never plotted (they have no score).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from packzoo._checks import positive_int
+from packzoo.solvers.leaderboard import MAXIMISE, OBJECTIVE_NAMES
 
 __all__ = [
+    "METRICS",
     "X_COLUMNS",
+    "board_mode",
+    "metric_label",
     "gap_histogram",
     "leaderboard_figure",
     "load_leaderboard",
@@ -81,6 +87,18 @@ def load_leaderboard(leaderboard: Mapping[str, Any] | str | os.PathLike) -> dict
     return lb
 
 
+def _mode_of_results(results: list) -> str:
+    modes = {str(r.get("mode", "free")) for r in results}
+    return modes.pop() if len(modes) == 1 else ("mixed" if modes else "free")
+
+
+def board_mode(lb: Mapping[str, Any]) -> str:
+    """The leaderboard's container mode: its ``mode`` key, else its results' (``"free"`` for a file
+    written before the modes, ``"mixed"`` for a folder of instances of several modes)."""
+    mode = lb.get("mode")
+    return str(mode) if mode else _mode_of_results(list(lb.get("results") or []))
+
+
 def solvers_of(lb: Mapping[str, Any]) -> list[str]:
     """Solver names in the leaderboard's order (its ``solvers`` dict, else first appearance)."""
     names = list(lb.get("solvers") or {})
@@ -101,12 +119,13 @@ def _number(v: Any) -> float | None:
 
 
 def scores(lb: Mapping[str, Any], metric: str) -> dict[str, list[tuple[int, float]]]:
-    """solver -> [(instance, value)] of ``metric`` over the valid results that have it."""
+    """solver -> [(instance, value)] of ``metric`` over the valid results that have it (the
+    ``objective`` of a result written before the modes is its surface)."""
     out: dict[str, list[tuple[int, float]]] = {s: [] for s in solvers_of(lb)}
     for row in lb["results"]:
         if not row.get("valid", True):
             continue
-        v = _number(row.get(metric))
+        v = _number(row.get("surface") if metric == "objective" and "objective" not in row else row.get(metric))
         if v is not None:
             out[row["solver"]].append((int(row["instance"]), v))
     return out
@@ -118,20 +137,48 @@ def solver_colors(lb: Mapping[str, Any]) -> dict[str, str]:
     return {s: _PALETTE[r % len(_PALETTE)] for r, s in enumerate(solvers_of(lb))}
 
 
+#: The per-result metrics the figures plot.
+METRICS = ("gap", "ratio_lb", "objective", "surface", "utilisation", "seconds")
+
+# What ratio_lb is in each mode: the objective over its lower bound, or in container mode the
+# volume's upper bound over the packed volume (>= 1 either way, 1 = proven optimal).
+_RATIO_LABELS = {
+    "free": "surface / lower bound", "base": "height / lower bound", "bins": "bins / lower bound",
+    "container": "upper bound / packed volume",
+}
+_OBJECTIVE_LABELS = {"free": "surface area", "base": "height", "container": "packed volume", "bins": "bins used"}
+_UTILISATION_LABELS = {
+    "free": "utilisation (packed volume / bounding box)", "base": "utilisation (packed volume / base x height)",
+    "container": "utilisation (packed volume / container)", "bins": "utilisation (packed volume / bins used)",
+}
+
+
+def metric_label(metric: str, mode: str = "free") -> str:
+    """The axis label of ``metric`` (one of :data:`METRICS`) in ``mode``'s terms."""
+    if metric == "gap":
+        if mode in MAXIMISE:
+            return "gap to the best known (1 - volume / best)"
+        name = OBJECTIVE_NAMES.get(mode, "objective")
+        return f"gap to the best known ({name} / best - 1)"
+    if metric == "ratio_lb":
+        return _RATIO_LABELS.get(mode, "ratio to the bound")
+    if metric == "objective":
+        return _OBJECTIVE_LABELS.get(mode, "objective")
+    if metric == "utilisation":
+        return _UTILISATION_LABELS.get(mode, "utilisation")
+    return {"surface": "surface area", "seconds": "seconds per instance"}[metric]
+
+
+def _higher_is_better(metric: str, mode: str) -> bool:
+    return metric == "utilisation" or (metric == "objective" and mode in MAXIMISE)
+
+
 def _pick_metric(lb: Mapping[str, Any], metric: str | None) -> str:
     if metric is not None:
-        if metric not in ("gap", "ratio_lb", "surface", "seconds"):
-            raise ValueError(f"metric must be 'gap', 'ratio_lb', 'surface' or 'seconds', got {metric!r}")
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(map(repr, METRICS))}, got {metric!r}")
         return metric
     return "gap" if any(vals for vals in scores(lb, "gap").values()) else "ratio_lb"
-
-
-_LABELS = {
-    "gap": "gap to the best known (surface / best - 1)",
-    "ratio_lb": "surface / lower bound",
-    "surface": "surface area",
-    "seconds": "seconds per instance",
-}
 
 
 def leaderboard_figure(leaderboard: Mapping[str, Any] | str | os.PathLike, *, metric: str | None = None) -> go.Figure:
@@ -139,7 +186,9 @@ def leaderboard_figure(leaderboard: Mapping[str, Any] | str | os.PathLike, *, me
 
     Args:
         leaderboard: the leaderboard dict or a path (see :func:`load_leaderboard`).
-        metric: ``"gap"`` (default when any result has one), ``"ratio_lb"``, ``"surface"`` or ``"seconds"``.
+        metric: one of :data:`METRICS`: ``"gap"`` (default when any result has one), ``"ratio_lb"``,
+            ``"objective"`` (the mode's), ``"surface"``, ``"utilisation"`` or ``"seconds"``. The
+            best median is the least, but for the utilisation and container mode's volume.
 
     Raises:
         ValueError: a malformed leaderboard, an unknown metric, or no valid result to plot.
@@ -155,7 +204,10 @@ def leaderboard_figure(leaderboard: Mapping[str, Any] | str | os.PathLike, *, me
         m = len(ys) // 2
         return ys[m] if len(ys) % 2 else (ys[m - 1] + ys[m]) / 2
 
-    order = sorted(data, key=lambda s: (median(data[s]), s))
+    mode = board_mode(lb)
+    sign = -1.0 if _higher_is_better(metric, mode) else 1.0
+    order = sorted(data, key=lambda s: (sign * median(data[s]), s))
+    label = metric_label(metric, mode)
     colors = solver_colors(lb)
     fig = go.Figure()
     for s in order:
@@ -166,20 +218,22 @@ def leaderboard_figure(leaderboard: Mapping[str, Any] | str | os.PathLike, *, me
             marker=dict(color=colors[s], size=4), showlegend=False,
         ))
     fig.update_layout(
-        title=dict(text=f"{lb['set']}: {_LABELS[metric]} per solver ({lb.get('instances', '?')} instances)"),
-        yaxis_title=_LABELS[metric], xaxis_title="solver", margin=dict(l=60, r=20, t=60, b=60),
+        title=dict(text=f"{lb['set']}: {label} per solver ({lb.get('instances', '?')} instances)"),
+        yaxis_title=label, xaxis_title="solver", margin=dict(l=60, r=20, t=60, b=60),
     )
     return fig
 
 
 def gap_histogram(leaderboard: Mapping[str, Any] | str | os.PathLike, *, metric: str | None = None,
                   nbins: int = 30) -> go.Figure:
-    """Overlaid histograms of the gap (or ``metric``) per solver.
+    """Overlaid histograms of the gap (or ``metric``) per solver: the distribution of the
+    utilisation in the fixed modes, of the bins used in bins mode.
 
     Args:
         leaderboard: the leaderboard dict or a path.
         metric: as in :func:`leaderboard_figure` (default ``"gap"`` when available, else ``"ratio_lb"``).
-        nbins: the number of bins (shared by every solver, so bars line up).
+        nbins: the number of bins (shared by every solver, so bars line up). Integer values spanning
+            at most ``nbins`` (bins used, heights) get one bar per integer instead.
 
     Raises:
         ValueError: a malformed leaderboard, bad ``nbins``, or nothing to plot.
@@ -190,9 +244,14 @@ def gap_histogram(leaderboard: Mapping[str, Any] | str | os.PathLike, *, metric:
     data = {s: v for s, v in scores(lb, metric).items() if v}
     if not data:
         raise ValueError(f"the leaderboard has no valid result with a {metric!r} value")
-    lo = min(v for vals in data.values() for _, v in vals)
-    hi = max(v for vals in data.values() for _, v in vals)
-    size = (hi - lo) / nbins if hi > lo else 1e-3
+    values = [v for vals in data.values() for _, v in vals]
+    lo, hi = min(values), max(values)
+    integers = all(float(v).is_integer() for v in values) and hi - lo < nbins
+    if integers:
+        lo, hi, size = lo - 0.5, hi - 0.5, 1.0  # a bar per integer, centred on it
+    else:
+        size = (hi - lo) / nbins if hi > lo else 1e-3
+    label = metric_label(metric, board_mode(lb))
     colors = solver_colors(lb)
     fig = go.Figure()
     for s, vals in data.items():
@@ -201,9 +260,11 @@ def gap_histogram(leaderboard: Mapping[str, Any] | str | os.PathLike, *, metric:
             xbins=dict(start=lo, end=hi + size, size=size),
         ))
     fig.update_layout(
-        barmode="overlay", title=dict(text=f"{lb['set']}: distribution of {_LABELS[metric]}"),
-        xaxis_title=_LABELS[metric], yaxis_title="instances", margin=dict(l=60, r=20, t=60, b=60),
+        barmode="overlay", title=dict(text=f"{lb['set']}: distribution of {label}"),
+        xaxis_title=label, yaxis_title="instances", margin=dict(l=60, r=20, t=60, b=60),
     )
+    if integers:
+        fig.update_xaxes(dtick=1)
     return fig
 
 

@@ -3,8 +3,11 @@
 plotly.js is embedded once, in the page's head; every figure is a div drawn by ``Plotly.newPlot``.
 The page holds the run's facts, the summary table, the leaderboard charts, 3D views of a few
 instances (the best solver's packing, animated, and a side-by-side comparison of the solvers) and,
-when given, training curves. Packings are rebuilt from the results' placements and checked against
-the recorded surfaces before they are drawn.
+when given, training curves. Every container mode has its own columns and charts: the mode's
+objective (surface, height, volume, bins), the utilisation in the fixed modes, the ratio to the
+mode's bound; its 3D views draw the base, the container or the bins side by side. Packings are
+rebuilt from the results' placements (with their bin) and checked against the recorded objectives
+before they are drawn. Leaderboard files written before the modes are read as free mode.
 
 Command line: ``packzoo report --out report.html [--results results/]``.
 """
@@ -26,13 +29,16 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from packzoo._io import atomic_write_text
+from packzoo.envs.files import read_instance
 from packzoo.envs.generators import cube_set_solutions, instance_set, known_optimum
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, validate
+from packzoo.solvers.leaderboard import MAXIMISE, OBJECTIVE_NAMES
 from packzoo.solvers.leaderboard import summarise as leaderboard_summary
 from packzoo.viz.figures import compare_figure, packing_animation
 from packzoo.viz.metrics import (
     X_COLUMNS,
+    board_mode,
     gap_histogram,
     leaderboard_figure,
     load_leaderboard,
@@ -92,24 +98,57 @@ def summarise(lb: Mapping[str, Any]) -> list[dict[str, Any]]:
     return leaderboard_summary(list(lb["results"]), solvers_of(lb))
 
 
-def _instances(lb: Mapping[str, Any]) -> list[Instance]:
+def _file_instances(lb: Mapping[str, Any]) -> list[Instance]:
+    """The instances of a board of the user's own files. It records their dims only: in free mode
+    they are the instances; in the other modes the files are read again (when they still exist and
+    still hold those dims), since the dims alone do not say the container or the constraints."""
+    dims = [np.asarray(d, dtype=np.int64) for d in lb["instance_dims"]]
+    if board_mode(lb) == "free":
+        return [Instance(d) for d in dims]
+    files = list(lb.get("files") or [])
+    out = []
+    for k, d in enumerate(dims):
+        if k >= len(files):
+            raise ValueError(f"instance {k}: the leaderboard names no file for it")
+        try:
+            inst = read_instance(files[k])
+        except (OSError, ValueError) as err:
+            raise ValueError(f"instance {k}: cannot read {files[k]} again ({err})") from None
+        if inst.dims.shape != d.shape or not np.array_equal(inst.dims, d):
+            raise ValueError(f"instance {k}: {files[k]} no longer holds the items the leaderboard ran on")
+        out.append(inst)
+    return out
+
+
+def _instances(lb: Mapping[str, Any], count: int | None = None) -> list[Instance]:
+    """The leaderboard's instances (the first ``count`` of them)."""
     if lb.get("instance_dims"):  # a board of the user's own instance files carries them
-        return [Instance(d) for d in lb["instance_dims"]]
-    count = lb.get("instances")
-    if not isinstance(count, int):
-        count = 1 + max((int(r["instance"]) for r in lb["results"]), default=0)
+        insts = _file_instances({**lb, "instance_dims": lb["instance_dims"][:count]})
+        return insts
+    if count is None:
+        count = lb.get("instances")
+        if not isinstance(count, int):
+            count = 1 + max((int(r["instance"]) for r in lb["results"]), default=0)
     return instance_set(str(lb["set"]), count)
+
+
+def _objective(row: Mapping[str, Any]) -> Any:
+    """A result's objective (a file written before the modes records only the surface)."""
+    return row["objective"] if "objective" in row else row.get("surface")
 
 
 def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[Instance] | None = None) -> dict[str, Packing]:
     """solver -> Packing of ``instance``, rebuilt from the valid results' placements.
 
+    Placements are rows ``[item, orientation, x, y, z]`` with a sixth entry, the bin, in bins mode.
+
     Raises:
-        ValueError: the set cannot be rebuilt; a result's placements are malformed (not rows of five
-            integers) or not a valid packing of the instance (an orientation outside 0..5, an item
-            out of range, an overlap ...); or a rebuilt packing's surface differs from the recorded
-            one (the results then belong to other instances than the named set's). The message
-            names the solver and the instance.
+        ValueError: the set cannot be rebuilt; a result's placements are malformed (not rows of
+            five or six integers) or not a valid packing of the instance (an orientation outside
+            0..5, an item out of range, an overlap, outside the container ...); or a rebuilt
+            packing's mode, objective or surface differs from the recorded one (the results then
+            belong to other instances than the named set's). The message names the solver and the
+            instance.
     """
     if instances is None:
         instances = _instances(lb)
@@ -121,7 +160,7 @@ def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[I
             continue
         where = f"{row['solver']} on instance {instance}"
         try:
-            rows = [[int(v) for v in pl] for pl in row["placements"]]
+            rows = [[_integer(v) for v in pl] for pl in row["placements"]]
             p = Packing(instances[instance], rows)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{where}: the recorded placements cannot be rebuilt: {err}") from None
@@ -130,6 +169,17 @@ def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[I
         if errors:
             raise ValueError(f"{where}: the recorded placements are not a valid packing of set {lb['set']!r}'s "
                              f"instance: {'; '.join(errors[:3])}")
+        mode = p.instance.mode
+        if row.get("mode") is not None and row["mode"] != mode:
+            raise ValueError(f"{where}: the result is of mode {row['mode']!r}, set {lb['set']!r}'s instance "
+                             f"of mode {mode!r}; the results are not of set {lb['set']!r}")
+        name = OBJECTIVE_NAMES.get(mode, "objective")
+        recorded = row.get("objective")
+        if recorded is not None and float(p.objective) != float(recorded):
+            raise ValueError(
+                f"{where}: the placements give {name} {p.objective}, "
+                f"the leaderboard says {recorded}; the results are not of set {lb['set']!r}"
+            )
         if row.get("surface") is not None and p.surface_area != int(row["surface"]):
             raise ValueError(
                 f"{where}: the placements give surface {p.surface_area}, "
@@ -139,8 +189,19 @@ def rebuild_packings(lb: Mapping[str, Any], instance: int, instances: Sequence[I
     return out
 
 
-def _cube_optimum(lb: Mapping[str, Any], k: int, instance: Instance) -> Packing | None:
-    """The known optimal packing of instance ``k`` of a cube set, None for other sets."""
+def _integer(v: Any) -> int:
+    """A placement entry as an int: an integral number; a fraction or a string is refused, never
+    truncated into another placement."""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise ValueError(f"placement entry {v!r} is not an integer")
+
+
+def _cut_optimum(lb: Mapping[str, Any], k: int, instance: Instance) -> Packing | None:
+    """The known optimal packing of instance ``k`` of a cut set (cube, container, base, bins),
+    None for other sets."""
     try:
         if known_optimum(str(lb["set"])) is None:
             return None
@@ -148,13 +209,18 @@ def _cube_optimum(lb: Mapping[str, Any], k: int, instance: Instance) -> Packing 
     except ValueError:
         return None
     # Guard against a set whose generation changed: the optimum must be of this very instance.
-    return opt if np.array_equal(opt.instance.dims, instance.dims) else None
+    return opt if opt.instance == instance else None
+
+
+# What a cut set's optimum is cut from, by mode.
+_CUT_FROM = {"free": "the cut cube", "base": "the cut container", "container": "the cut container",
+             "bins": "the cut bins"}
 
 
 def pick_instances(lb: Mapping[str, Any], count: int) -> list[int]:
-    """The ``count`` instances where the solvers' surfaces spread most (ties: lowest index first)."""
+    """The ``count`` instances where the solvers' objectives spread most (ties: lowest index first)."""
     per: dict[int, list[float]] = {}
-    for vals in scores(lb, "surface").values():
+    for vals in scores(lb, "objective").values():
         for k, v in vals:
             per.setdefault(k, []).append(v)
     ranked = sorted(per, key=lambda k: (-(max(per[k]) - min(per[k])), k))
@@ -182,17 +248,23 @@ class _Page:
         self.add(f'<div class="figure">{div}</div>')
 
 
-def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], best_key: str | None = None) -> str:
+def _percent(v: Any) -> str:
+    return "-" if not isinstance(v, (int, float)) or v != v else f"{100 * v:.1f}%"
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[tuple], best_key: str | None = None) -> str:
+    """An HTML table; ``columns`` are ``(key, title)`` or ``(key, title, format)`` (default :func:`_fmt`)."""
     best = None
     if best_key:
         vals = [r.get(best_key) for r in rows if isinstance(r.get(best_key), (int, float))]
         best = min(vals) if vals else None
-    head = "".join(f'<th class="{"name" if i == 0 else ""}">{html.escape(t)}</th>' for i, (_, t) in enumerate(columns))
+    head = "".join(f'<th class="{"name" if i == 0 else ""}">{html.escape(c[1])}</th>' for i, c in enumerate(columns))
     body = []
     for r in rows:
         cls = ' class="best"' if best is not None and r.get(best_key) == best else ""
         cells = "".join(
-            f'<td class="{"name" if i == 0 else ""}">{html.escape(_fmt(r.get(k)))}</td>' for i, (k, _) in enumerate(columns)
+            f'<td class="{"name" if i == 0 else ""}">{html.escape((c[2] if len(c) > 2 else _fmt)(r.get(c[0])))}</td>'
+            for i, c in enumerate(columns)
         )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -216,6 +288,86 @@ _SUMMARY_COLUMNS = [
     ("mean_gap", "mean gap"), ("max_gap", "max gap"), ("wins", "wins"), ("mean_seconds", "mean s"),
     ("max_seconds", "max s"), ("invalid", "invalid"),
 ]
+# The ratio column of each mode: its objective over the mode's lower bound, or in container mode
+# the volume's upper bound over the packed volume (>= 1 either way).
+_RATIO_TITLES = {"base": "mean height / LB", "bins": "mean bins / LB", "container": "mean UB / volume"}
+
+
+def summary_columns(mode: str) -> list[tuple]:
+    """The summary table's columns for ``mode``: free as ever (mean surface, surface / LB); the
+    fixed modes (and ``"mixed"``) the mean of their objective (height, volume, bins), the mean
+    utilisation and the ratio to their bound; then gap, wins, seconds and invalid for every mode."""
+    if mode == "free":
+        return list(_SUMMARY_COLUMNS)
+    name = OBJECTIVE_NAMES.get(mode, "objective")
+    digits = {"base": 1, "container": 0, "bins": 2}.get(mode)
+    mean = _fmt if digits is None else (lambda v: "-" if not isinstance(v, (int, float)) or v != v else f"{v:.{digits}f}")
+    return [
+        ("solver", "solver"), ("n", "instances"), ("valid", "valid"), ("mean_objective", f"mean {name}", mean),
+        ("mean_utilisation", "mean utilisation", _percent), ("mean_ratio_lb", _RATIO_TITLES.get(mode, "mean ratio to bound")),
+        *_SUMMARY_COLUMNS[5:],
+    ]
+
+
+def _gap_note(mode: str) -> str:
+    """The note under the summary table: what gap, the ratio, wins and utilisation mean in ``mode``."""
+    name = OBJECTIVE_NAMES.get(mode, "objective")
+    if mode in MAXIMISE:
+        gap = f"gap = 1 - {name} / best known"
+        best, most = "most", "the upper bound on the packable volume (UB)"
+    else:
+        gap = f"gap = {name} / best known - 1"
+        best, most = "least", "the instance's lower bound (LB)"
+    known = "the known optimum of a cut set" if mode != "mixed" else "a known optimum"
+    text = (f"{gap} ({known}, else a proven optimum, else the best valid {name} of the run); "
+            f"the ratio is measured against {most}, 1 meaning proven optimal. ")
+    if mode != "free":
+        util = {"base": "the base times the height used", "container": "the container",
+                "bins": "the bins used"}.get(mode, "the space the mode counts")
+        text += f"utilisation = packed volume / {util}. "
+    text += (f"wins = instances where the solver reaches the {best} valid {name} of the run; ties count for "
+             "every solver that reaches it, so the wins can add up to more than the instances. "
+             "Invalid packings are never scored.")
+    return text
+
+
+def _container_fact(lb: Mapping[str, Any], mode: str) -> list[tuple[str, Any]]:
+    """``[("container", "LxWxH")]`` (base: the footprint; bins: each bin) from the first instance,
+    nothing in free or mixed mode or when the instances cannot be had."""
+    if mode not in ("base", "container", "bins"):
+        return []
+    try:
+        inst = _instances(lb, 1)[0]
+    except (ValueError, IndexError):
+        return []
+    if inst.container is None:
+        return []
+    what = {"base": "base (L x W)", "container": "container (L x W x H)", "bins": "each bin (L x W x H)"}[mode]
+    return [(what, "x".join(map(str, inst.container)))]
+
+
+def _charts(lb: Mapping[str, Any], mode: str) -> list[go.Figure]:
+    """The leaderboard's charts for its mode.
+
+    Every mode: the gap per solver (box plots) and, when there are gaps, the ratio to the bound.
+    Free: the distribution of the gap. Fixed modes: the distribution of the utilisation; bins
+    also the bins used per instance (one bar per count).
+    """
+    has_gap = any(scores(lb, "gap").values())
+    has_ratio = any(scores(lb, "ratio_lb").values())
+    figs = [leaderboard_figure(lb)]
+    if mode == "free":
+        figs.append(gap_histogram(lb))
+        if has_gap and has_ratio:
+            figs.append(leaderboard_figure(lb, metric="ratio_lb"))
+        return figs
+    if has_gap and has_ratio:
+        figs.append(leaderboard_figure(lb, metric="ratio_lb"))
+    if any(scores(lb, "utilisation").values()):
+        figs.append(gap_histogram(lb, metric="utilisation"))
+    if mode == "bins" and any(scores(lb, "objective").values()):
+        figs.append(gap_histogram(lb, metric="objective"))
+    return figs
 
 
 def report(
@@ -249,6 +401,8 @@ def report(
         training_logs = [training_logs]  # one path, not an iterable of characters
     logs = dict(training_logs) if isinstance(training_logs, Mapping) else list(training_logs)
     title = title or f"packzoo leaderboard: {lb['set']}"
+    mode = board_mode(lb)
+    name = OBJECTIVE_NAMES.get(mode, "objective")
     page = _Page()
     e = html.escape
 
@@ -258,8 +412,10 @@ def report(
         optimum = known_optimum(str(lb["set"]))
     except ValueError:  # not a named set: nothing known
         optimum = None
-    facts = [("instance set", lb["set"]), ("instances", lb.get("instances")),
-             ("known optimum (every instance)", optimum), ("time limit (s)", lb.get("time_limit")),
+    facts = [("instance set", lb["set"]), ("mode", f"{mode} (objective: {name}, "
+                                                  f"{'maximised' if mode in MAXIMISE else 'minimised'})"),
+             *_container_fact(lb, mode), ("instances", lb.get("instances")),
+             (f"known optimum (every instance, {name})", optimum), ("time limit (s)", lb.get("time_limit")),
              ("seed", lb.get("seed")), ("results", len(lb["results"])), ("report written", when)]
     versions = lb.get("versions") or {}
     if versions:
@@ -269,14 +425,11 @@ def report(
 
     page.add("<h2>Summary</h2>")
     rows = summarise(lb)
+    # The gap and the ratio are >= 0 and >= 1, the less the better, in every mode.
     key = "mean_gap" if any(r.get("mean_gap") is not None for r in rows) else "mean_ratio_lb"
     rows.sort(key=lambda r: (r.get(key) is None, r.get(key) if r.get(key) is not None else 0.0, str(r["solver"])))
-    page.add(_table(rows, _SUMMARY_COLUMNS, best_key=key))
-    page.add('<p class="note">gap = surface / best known - 1 (the known optimum of a cube set, else a proven '
-             "optimum, else the best valid surface of the run); LB = the instance's lower bound. "
-             "wins = instances where the solver reaches the least valid surface of the run; ties count for "
-             "every solver that reaches it, so the wins can add up to more than the instances. "
-             "Invalid packings are never scored.</p>")
+    page.add(_table(rows, summary_columns(mode), best_key=key))
+    page.add(f'<p class="note">{e(_gap_note(mode))}</p>')
     cards = lb.get("solvers") or {}
     if cards:
         page.add('<table class="facts"><thead><tr><th class="name">solver</th><th class="name">summary</th>'
@@ -295,10 +448,8 @@ def report(
     has_scores = any(vals for vals in scores(lb, "ratio_lb").values()) or any(vals for vals in scores(lb, "gap").values())
     if has_scores:
         page.add("<h2>Charts</h2>")
-        page.figure(leaderboard_figure(lb))
-        page.figure(gap_histogram(lb))
-        if any(scores(lb, "gap").values()) and any(scores(lb, "ratio_lb").values()):
-            page.figure(leaderboard_figure(lb, metric="ratio_lb"))
+        for fig in _charts(lb, mode):
+            page.figure(fig)
     else:
         page.add('<p class="note">No valid result to chart.</p>')
 
@@ -318,23 +469,25 @@ def report(
                     views.append((k, rebuild_packings(lb, k, instances)))
                 except ValueError as err:
                     page.add(f'<p class="note">3D views unavailable: {e(str(err))}</p>')
-            surf = {s: dict(v) for s, v in scores(lb, "surface").items()}
+            objective = {s: dict(v) for s, v in scores(lb, "objective").items()}
+            sign = -1.0 if mode in MAXIMISE else 1.0  # the best objective first: most volume, else least
             order = solvers_of(lb)
             for n, (k, packings) in enumerate(views):
                 if not packings:
                     continue
-                ranked = sorted(packings, key=lambda s: (surf[s].get(k, float("inf")), order.index(s)))
+                ranked = sorted(packings, key=lambda s: (sign * objective[s].get(k, sign * float("inf")), order.index(s)))
                 best = ranked[0]
                 page.add(f"<h3>Instance {k}: best packing, by {e(best)}</h3>")
                 page.add('<p class="note">Press Play or drag the slider to see the items in placement order.</p>')
                 page.figure(packing_animation(packings[best], title=f"instance {k}, {best}"), height=560)
                 if n == 0:
-                    # A cube set's instance comes with its optimum (the cube it was cut from): show it too.
-                    optimum = _cube_optimum(lb, k, instances[k])
+                    # A cut set's instance comes with its optimum (the cube, container or bins it was
+                    # cut from): show it too.
+                    optimum = _cut_optimum(lb, k, instances[k])
                     room = MAX_COMPARE - (optimum is not None)
                     shown = {s: packings[s] for s in ranked[:room]}
                     if optimum is not None:
-                        shown["optimum (the cut cube)"] = optimum
+                        shown[f"optimum ({_CUT_FROM.get(optimum.instance.mode, 'the cut')})"] = optimum
                     if len(shown) > 1:
                         page.add(f"<h3>Instance {k}: the solvers side by side"
                                  + (f" (best {room} of {len(packings)})" if len(packings) > room else "")

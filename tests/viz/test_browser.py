@@ -219,3 +219,39 @@ def test_packing_figure_in_chromium(browser, tmp_path, monkeypatch):
     assert np.array_equal(np.array(mesh_boxes(fig["traces"])), packing.boxes)
     assert f"surface {packing.surface_area}" in fig["title"]
     assert (tmp_path / "figure.png").stat().st_size > 20_000
+
+
+def test_bins_animation_in_chromium(browser, tmp_path):
+    """A bins-mode packing: each bin used drawn side by side, the items in their bins; the slider's
+    first frame shows only the bin of the first item. No JS error, nothing fetched."""
+    from packzoo.envs import instance_set
+    from packzoo.viz import packing_animation
+
+    inst = instance_set("bins-n20", 1)[0]
+    packing = create_solver("ffd-volume").solve(inst, seed=0).packing
+    assert packing.bins_used >= 2
+    path = tmp_path / "bins.html"
+    packing_animation(packing, title="ffd-volume").write_html(path, include_plotlyjs=True, auto_play=False)
+    page = Page(browser, path.as_uri())
+    try:
+        (fig,) = page.inspect(tmp_path / "bins.png")
+        gd = page.page.evaluate("() => document.querySelector('.js-plotly-plot').id")
+        page.page.evaluate(f"""() => Plotly.animate('{gd}', ['1'],
+            {{frame: {{duration: 0, redraw: true}}, transition: {{duration: 0}}, mode: 'immediate'}})""")
+        first = page.page.evaluate(INSPECT)[0]
+    finally:
+        page.close()
+    assert page.errors == [] and page.network == []
+    assert_drawn(fig)
+    bins = sorted({p.bin for p in packing.placements})
+    wires = [t for t in fig["traces"] if t["type"] == "scatter3d" and t["name"] != "edges"]
+    assert [t["name"] for t in wires] == [f"bin {b}" for b in bins] and all(t["visible"] is True for t in wires)
+    # every item on its box, moved along x into its bin's slot: L plus a gap per bin before it
+    step = inst.container[0] + 20
+    moved = packing.boxes.copy()
+    moved[:, 0] += [step * bins.index(p.bin) for p in packing.placements]
+    assert np.array_equal(np.array(mesh_boxes(fig["traces"])), moved)
+    shown = [t["visible"] for t in first["traces"] if t["type"] == "scatter3d" and t["name"] != "edges"]
+    assert shown == [b == packing.placements[0].bin for b in bins]
+    assert np.array_equal(np.array(mesh_boxes(first["traces"])), moved[:1])
+    assert first["title"].startswith(f"ffd-volume: bins 1, 1/{inst.n} items")

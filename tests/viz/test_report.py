@@ -1,4 +1,6 @@
-"""The offline HTML report: self-contained, plotly.js once, the table, charts and rebuilt packings."""
+"""The offline HTML report: self-contained, plotly.js once, the table, charts and rebuilt packings, in
+every container mode (its own columns and charts; packings rebuilt with their bins and checked against
+the recorded objective)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from plotly.offline import get_plotlyjs
 
 from packzoo.envs import instance_set
 from packzoo.solvers import create_solver
-from packzoo.viz import report
+from packzoo.solvers.leaderboard import run_leaderboard
+from packzoo.viz import gap_histogram, leaderboard_figure, report
+from packzoo.viz.metrics import board_mode, metric_label
 from packzoo.viz.report import cli, pick_instances, rebuild_packings, summarise
 
 JS_HEAD = get_plotlyjs()[:300]
@@ -136,7 +140,7 @@ def test_report_notes_unrebuildable_packings(small_lb, tmp_path):
 def test_cube_set_report_shows_the_optimum(tmp_path, leaderboard_factory):
     lb = leaderboard_factory("cube-n8", 2)
     text = report(lb, tmp_path / "cube.html", max_packings=1).read_text(encoding="utf-8")
-    assert "known optimum (every instance)</th><td>60000</td>" in text
+    assert "known optimum (every instance, surface)</th><td>60000</td>" in text
     assert "optimum (the cut cube)\\u003cbr\\u003esurface 60000, ratio 1.0000" in text  # plotly escapes <>
     assert len(figure_ids(text)) == 3 + 1 + 1
 
@@ -226,3 +230,144 @@ def test_parameters_show_the_applied_time_limit(small_lb, tmp_path):
 def test_the_wins_note_says_ties_count(small_lb, tmp_path):
     text = report(small_lb, tmp_path / "r.html", max_packings=0).read_text(encoding="utf-8")
     assert "ties count for every solver that reaches it" in text
+
+
+# --- every container mode -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bins_lb(tmp_path_factory) -> dict:
+    """first-fit decreasing and LSAH on the first 3 instances of bins-n20 (2 bins optimal each)."""
+    out = tmp_path_factory.mktemp("bins")
+    return run_leaderboard("bins-n20", 3, "ffd-volume,lsah", None, out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def container_lb(tmp_path_factory) -> dict:
+    """deepest-bottom-left-fill and the boundary rule on the first 3 instances of container-n10."""
+    out = tmp_path_factory.mktemp("container")
+    return run_leaderboard("container-n10", 3, "dblf-volume,boundary", None, out, progress=False)
+
+
+def summary_table(text: str) -> dict[str, dict[str, str]]:
+    """solver -> {column title: cell text} of the report's summary table, in the table's order."""
+    table = re.search(r"<h2>Summary</h2>\s*<table>(.*?)</table>", text, re.S).group(1)
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    rows = {}
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]:
+        cells = dict(zip(header, re.findall(r"<td[^>]*>([^<]*)</td>", tr)))
+        rows[cells["solver"]] = cells
+    return rows
+
+
+def test_bins_report(bins_lb, tmp_path):
+    # the report reads the file the leaderboard wrote, as `packzoo report --results DIR` does
+    text = report(bins_lb, tmp_path / "bins.html", max_packings=2).read_text(encoding="utf-8")
+    check_offline(text)
+    assert "<th class=\"name\">mode</th><td>bins (objective: bins, minimised)</td>" in text
+    assert "each bin (L x W x H)</th><td>100x100x100</td>" in text
+    assert "known optimum (every instance, bins)</th><td>2</td>" in text
+    rows = summary_table(text)
+    assert list(next(iter(rows.values()))) == [
+        "solver", "instances", "valid", "mean bins", "mean utilisation", "mean bins / LB", "mean gap", "max gap",
+        "wins", "mean s", "max s", "invalid"]
+    for want in bins_lb["summary"]:
+        cells = rows[want["solver"]]
+        assert cells["mean bins"] == f"{want['mean_objective']:.2f}"
+        assert cells["mean utilisation"] == f"{100 * want['mean_utilisation']:.1f}%"
+        assert float(cells["mean bins / LB"]) == pytest.approx(want["mean_ratio_lb"], abs=5e-5)
+        assert int(cells["wins"]) == want["wins"] and int(cells["invalid"]) == want["invalid"] == 0
+    assert "gap = bins / best known - 1" in text and "utilisation = packed volume / the bins used" in text
+    # charts: gap and ratio boxes, the utilisation's and the bins' distributions; then 2 instances
+    # animated and one comparison (with the cut optimum)
+    assert len(figure_ids(text)) == 4 + 2 + 1
+    plain = text.replace("\\u002f", "/")  # plotly's JSON escapes a slash
+    assert "distribution of utilisation (packed volume / bins used)" in plain and "distribution of bins used" in text
+    assert "optimum (the cut bins)\\u003cbr\\u003ebins 2, ratio 1.0000" in text
+    # the 3D views draw each bin used
+    assert '"name":"bin 0"' in text and '"name":"bin 1"' in text and '"name":"bin 2"' in text
+
+
+def test_bins_packings_rebuilt_with_their_bins(bins_lb):
+    insts = instance_set("bins-n20", 3)
+    for k in range(3):
+        packs = rebuild_packings(bins_lb, k)
+        assert set(packs) == {"ffd-volume", "lsah"}
+        for row in bins_lb["results"]:
+            if row["instance"] == k:
+                p = packs[row["solver"]]
+                assert p.instance == insts[k]
+                assert [q.to_list() for q in p.placements] == row["placements"]
+                assert p.bins_used == row["objective"] >= 2 and p.utilisation == pytest.approx(row["utilisation"])
+                assert any(len(r) == 6 for r in row["placements"])  # items in bins other than bin 0
+    bad = json.loads(json.dumps(bins_lb))
+    row = bad["results"][0]
+    row["objective"] += 1
+    with pytest.raises(ValueError, match=rf"{row['solver']} on instance 0: the placements give bins "
+                                         rf"{row['objective'] - 1}, the leaderboard says {row['objective']}"):
+        rebuild_packings(bad, 0)
+    # an item moved into a bin of its own: a valid packing, but not the one recorded
+    bad = json.loads(json.dumps(bins_lb))
+    row = bad["results"][0]
+    row["placements"][0] = row["placements"][0][:5] + [99]
+    with pytest.raises(ValueError, match="the placements give bins"):
+        rebuild_packings(bad, 0)
+    # a result recorded in another mode is not of this set
+    bad = json.loads(json.dumps(bins_lb))
+    bad["results"][0]["mode"] = "container"
+    with pytest.raises(ValueError, match="of mode 'container'"):
+        rebuild_packings(bad, 0)
+    bad["results"][0]["mode"] = "bins"
+    bad["results"][0]["placements"][0][2] = 0.5
+    with pytest.raises(ValueError, match="cannot be rebuilt: placement entry 0.5 is not an integer"):
+        rebuild_packings(bad, 0)
+
+
+def test_container_report(container_lb, tmp_path):
+    text = report(container_lb, tmp_path / "c.html", max_packings=1).read_text(encoding="utf-8")
+    check_offline(text)
+    assert "container (objective: volume, maximised)" in text
+    rows = summary_table(text)
+    header = list(next(iter(rows.values())))
+    assert header[3:6] == ["mean volume", "mean utilisation", "mean UB / volume"]
+    by_volume = sorted(container_lb["summary"], key=lambda r: -r["mean_objective"])
+    assert list(rows) == [r["solver"] for r in by_volume]  # least gap first = most volume first
+    for want in container_lb["summary"]:
+        assert rows[want["solver"]]["mean volume"] == f"{want['mean_objective']:.0f}"
+    assert "gap = 1 - volume / best known" in text and "reaches the most valid volume" in text
+    # the best packing shown is the one with the most volume on its instance
+    k, best = re.search(r"<h3>Instance (\d+): best packing, by (\S+)</h3>", text).groups()
+    mine = {r["solver"]: r["objective"] for r in container_lb["results"] if r["instance"] == int(k)}
+    assert mine[best] == max(mine.values())
+    assert '"name":"container"' in text and "left out" in text
+    assert "optimum (the cut container)\\u003cbr\\u003evolume 1000000, ratio 1.0000" in text
+    assert len(figure_ids(text)) == 3 + 1 + 1  # gap, ratio, utilisation; one instance and its comparison
+
+
+def test_container_metric_figures(container_lb):
+    assert board_mode(container_lb) == "container"
+    fig = leaderboard_figure(container_lb, metric="utilisation")
+    means = {t.name: sum(t.y) / len(t.y) for t in fig.data}
+    assert list(means) == sorted(means, key=lambda s: -means[s])  # the most utilisation first
+    assert fig.layout.yaxis.title.text == "utilisation (packed volume / container)"
+    fig = leaderboard_figure(container_lb, metric="objective")
+    assert fig.layout.yaxis.title.text == "packed volume"
+    assert metric_label("gap", "container") == "gap to the best known (1 - volume / best)"
+    assert metric_label("ratio_lb", "base") == "height / lower bound"
+    with pytest.raises(ValueError, match="metric must be one of"):
+        leaderboard_figure(container_lb, metric="height")
+
+
+def test_bins_histogram_has_a_bar_per_count(bins_lb):
+    fig = gap_histogram(bins_lb, metric="objective")
+    counts = [r["objective"] for r in bins_lb["results"]]
+    for trace in fig.data:
+        assert trace.xbins.size == 1 and (trace.xbins.start + 0.5) == min(counts)
+    assert fig.layout.xaxis.dtick == 1
+
+
+def test_an_old_file_is_free_mode(small_lb, tmp_path):
+    assert "mode" not in small_lb and "objective" not in small_lb["results"][0]
+    assert board_mode(small_lb) == "free"
+    text = report(small_lb, tmp_path / "old.html", max_packings=1).read_text(encoding="utf-8")
+    assert "free (objective: surface, minimised)" in text
+    assert list(next(iter(summary_table(text).values())))[3:5] == ["mean surface", "mean surface / LB"]
