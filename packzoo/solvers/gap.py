@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from packzoo._io import atomic_write_text
-from packzoo.solvers.base import list_solvers
+from packzoo.solvers.backends import default_jobs
+from packzoo.solvers.base import create_solver, list_solvers
 
 REFERENCE = "best-order"
 
@@ -107,6 +108,9 @@ def run_gap(
     *,
     exact_params: dict[str, Any] | None = None,
     progress: bool = True,
+    jobs: int | None = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run ``exact`` and ``solvers`` on a named set through the leaderboard; return the gap table.
 
@@ -119,6 +123,10 @@ def run_gap(
         seed: the run's seed.
         exact_params: hyperparameters of ``exact`` (e.g. ``{"num_workers": 2}``).
         progress: tqdm progress bar.
+        jobs: worker processes, as in :func:`~packzoo.solvers.leaderboard.run_leaderboard` (None:
+            every CPU divided by ``exact``'s CP-SAT workers, so its threads do not oversubscribe).
+        backend: ``local`` or ``ray`` (on Ray an ``exact`` task reserves one CPU per CP-SAT worker).
+        address: the Ray cluster to join (None: ``RAY_ADDRESS``, else a local Ray).
 
     Raises:
         ValueError: bad set, solver or limits (from the leaderboard), or ``exact`` among ``solvers``.
@@ -133,9 +141,13 @@ def run_gap(
         names = [str(s) for s in solvers]
     if "exact" in names:
         raise ValueError("do not list 'exact' among the solvers: it always runs, as the reference")
+    exact_params = dict(exact_params or {})
+    if jobs is None:
+        threads = exact_params.get("num_workers", create_solver("exact").get_params().get("num_workers", 1))
+        jobs = max(1, default_jobs() // max(1, int(threads or 1)))
     board = run_leaderboard(
         set_name, instances, ["exact", *names], time_limit, out, seed,
-        params={"exact": dict(exact_params or {})}, progress=progress,
+        params={"exact": exact_params}, progress=progress, jobs=jobs, backend=backend, address=address,
     )
     table = gap_table(board)
     table["seed"] = board["seed"]
@@ -184,6 +196,10 @@ def build_parser(prog: str = "packzoo gap") -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/gap", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from packzoo.solvers.leaderboard import add_backend_args
+
+    add_backend_args(p, jobs_help="worker processes, or the CPUs of a local Ray (default: every CPU this process may use "
+                                  "divided by --num-workers, so CP-SAT's threads do not oversubscribe; 1 solves in this process)%(default).0s")
     return p
 
 
@@ -193,6 +209,7 @@ def cli(argv: list[str]) -> int:
     table = run_gap(
         args.set_name, args.instances, args.solvers, args.time_limit, args.out, args.seed,
         exact_params={"num_workers": args.num_workers}, progress=not args.no_progress,
+        jobs=args.jobs, backend=args.backend, address=args.address,
     )
     print(format_gap_table(table))
     print(f"wrote {Path(args.out) / 'gap.json'} and the leaderboard files in {args.out}")

@@ -43,6 +43,7 @@ from packzoo.envs.files import read_instances
 from packzoo.envs.generators import instance_set, known_optimum
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, bound, validate
+from packzoo.solvers.backends import BACKENDS, check_backend, default_jobs, run_tasks
 from packzoo.solvers.base import SOLVERS, UnsupportedMode, create_solver, solver_card
 
 PARTIAL = "leaderboard.partial.jsonl"
@@ -253,45 +254,6 @@ def run_one(solver: Any, name: str, inst, k: int, seed: int, time_limit: float |
     return rec
 
 
-_WORKER_SOLVERS: dict[str, Any] = {}
-
-
-def _pool_init() -> None:
-    # Workers leave Ctrl-C to the parent, which stops the pool and discards unfinished solves.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    warm_up()
-
-
-def _pool_task(inst: Instance, k: int, name: str, params: dict[str, Any], seed: int,
-               time_limit: float | None) -> tuple[int, str, dict[str, Any]]:
-    """One solve in a worker process: the solver is built once per worker."""
-    if name not in _WORKER_SOLVERS:
-        _WORKER_SOLVERS[name] = create_solver(name, **params)
-    return k, name, run_one(_WORKER_SOLVERS[name], name, inst, k, seed, time_limit)
-
-
-def _run_pool(todo, jobs, insts, seed, time_limit, params, finished) -> None:
-    """Solve ``todo`` on ``jobs`` processes (spawned: torch and numba threads do not survive a fork)."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_pool_init)
-    try:
-        pending = {pool.submit(_pool_task, insts[k], k, n, params[n], seed, time_limit) for k, n in todo}
-        while pending:
-            ready, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for fut in ready:
-                finished(*fut.result())
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):  # a long solve must not outlive Ctrl-C
-            proc.terminate()
-        raise
-    pool.shutdown(wait=True)
-
-
 def warm_up() -> None:
     """Load the compiled engine and kernels once, so a solver's first solve is not charged with
     loading numba's cache (about a second): the timings then compare solvers, not imports."""
@@ -448,7 +410,9 @@ def run_leaderboard(
     params: dict[str, dict[str, Any]] | None = None,
     resume: bool = True,
     progress: bool = True,
-    jobs: int = 1,
+    jobs: int | None = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Run ``solvers`` on the first ``instances`` of ``set_name``; referee, rank, and save to ``out``.
 
@@ -463,14 +427,23 @@ def run_leaderboard(
         params: hyperparameters per solver name, e.g. ``{"local-search": {"iterations": 500}}``.
         resume: reuse the finished results found in ``out``'s partial file.
         progress: show a tqdm progress bar.
-        jobs: worker processes (1: solve in this process). Each solve is the same whatever the
-            process, so the results equal a serial run's, record by record (the wall times aside).
+        jobs: worker processes (1: solve in this process; None: every CPU this process may use).
+            Each solve is the same whatever the process, so the results equal a serial run's,
+            record by record (the wall times aside). With ``backend="ray"`` and no cluster, the
+            CPUs of the local Ray started for the run.
+        backend: ``local`` (this process or a process pool) or ``ray`` (Ray remote tasks; see
+            :mod:`packzoo.solvers.backends`). Either way results stream into the partial file as
+            they finish, so a run on one resumes on the other.
+        address: the Ray cluster to join (``auto``, ``HOST:PORT``, ``ray://HOST:10001``); None:
+            ``RAY_ADDRESS`` if set, else a local Ray started for the run.
 
     Returns:
         The leaderboard dict (the JSON written to ``out/leaderboard.json``).
 
     Raises:
-        ValueError: unknown set or solver (with close names), bad counts or limits.
+        ValueError: unknown set or solver (with close names), bad counts, limits or backend.
+        packzoo.solvers.backends.BackendError: Ray missing or unreachable, workers dying past
+            the retries (the partial file keeps every finished result).
     """
     names = _parse_solvers(solvers)
     positive_int(instances, "instances")
@@ -481,7 +454,7 @@ def run_leaderboard(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
-    positive_int(jobs, "jobs")
+    jobs = check_backend(backend, address, jobs)
     params = dict(params or {})
     for p in params:
         if p not in names:
@@ -541,6 +514,8 @@ def run_leaderboard(
 
     def finished(k: int, n: str, rec: dict[str, Any]) -> None:
         # Written as it finishes: an interrupted run keeps every result completed before it.
+        if (k, n) in found:  # a backend delivering twice must not write a key twice
+            return
         if partial is not None:
             _append_line(partial, {"key": keys[(k, n)], "result": rec})
         found[(k, n)] = rec
@@ -549,12 +524,9 @@ def run_leaderboard(
             bar.set_postfix_str(f"{n} #{k}")
 
     try:
-        if todo and jobs > 1:
-            _run_pool(todo, jobs, insts, seed, time_limit, {n: params.get(n, {}) for n in names}, finished)
-        elif todo:
-            warm_up()
-            for k, n in todo:
-                finished(k, n, run_one(built[n], n, insts[k], k, seed, time_limit))
+        if todo:
+            run_tasks(todo, insts, seed, time_limit, {n: params.get(n, {}) for n in names}, finished,
+                      built=built, backend=backend, jobs=jobs, address=address)
     finally:
         if bar is not None:
             bar.close()
@@ -627,9 +599,21 @@ def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--param", action="append", default=[], metavar="SOLVER.KEY=VALUE", help="a solver hyperparameter (JSON value), repeatable: --param local-search.iterations=500")
     p.add_argument("--fresh", action="store_true", help="ignore and delete earlier partial results in --out")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (results equal a serial run's)")
+    add_backend_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def add_backend_args(p: argparse.ArgumentParser, jobs_help: str | None = None) -> None:
+    """``--jobs``, ``--backend`` and ``--address``: where the solves run (leaderboard and gap)."""
+    p.add_argument("--jobs", type=int, default=None, help=jobs_help or (
+        f"worker processes, or the CPUs of a local Ray (default: every CPU this process may use, here "
+        f"{default_jobs()}; 1 solves in this process); results equal a serial run's%(default).0s"))
+    p.add_argument("--backend", choices=BACKENDS, default="local",
+                   help="local: this machine's processes; ray: Ray tasks (pip install 'packzoo[ray]')")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster to join (auto, HOST:PORT, ray://HOST:10001); default: RAY_ADDRESS, "
+                        "else a local Ray started for the run%(default).0s")
 
 
 def cli(argv: list[str]) -> int:
@@ -642,6 +626,7 @@ def cli(argv: list[str]) -> int:
     board = run_leaderboard(
         args.set_name, args.instances, args.solvers, args.time_limit, args.out, args.seed,
         params=params, resume=not args.fresh, progress=not args.no_progress, jobs=args.jobs,
+        backend=args.backend, address=args.address,
     )
     print(f"{board['set']}: {board['instances']} instances, time limit {board['time_limit']} s, seed {board['seed']}"
           f" ({board['reused']} results reused from {Path(args.out) / PARTIAL})")
