@@ -371,3 +371,34 @@ def test_an_old_file_is_free_mode(small_lb, tmp_path):
     text = report(small_lb, tmp_path / "old.html", max_packings=1).read_text(encoding="utf-8")
     assert "free (objective: surface, minimised)" in text
     assert list(next(iter(summary_table(text).values())))[3:5] == ["mean surface", "mean surface / LB"]
+
+
+def test_report_of_the_users_container_files(tmp_path):
+    """A leaderboard of a folder of instance files records their dims only: the report reads the
+    files again for their container; when they are gone it says so and still writes the page."""
+    from packzoo.envs import container_cut
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for k in range(2):
+        container_cut(6, container=(10, 8, 6), seed=k)[0].save(folder / f"c{k}.json")
+    lb = run_leaderboard(str(folder), 2, "dblf-volume,boundary", None, None, progress=False)
+    assert lb["mode"] == "container" and "instance_dims" in lb
+    text = report(lb, tmp_path / "mine.html", max_packings=2).read_text(encoding="utf-8")
+    assert "container (L x W x H)</th><td>10x8x6</td>" in text
+    assert "3D views unavailable" not in text and len(re.findall(r"<h3>Instance \d: best packing", text)) == 2
+    assert text.count('"name":"container"') >= 2
+    (folder / "c0.json").rename(tmp_path / "moved.json")
+    text = report(lb, tmp_path / "mine.html", max_packings=2).read_text(encoding="utf-8")
+    assert re.search(r"3D views unavailable: instance 0: cannot read \S*c0.json again", text)
+    assert "<h2>Summary</h2>" in text and "mean volume" in text
+
+
+def test_base_report(tmp_path):
+    lb = run_leaderboard("base-n8", 2, "dblf-volume,lsah", None, None, progress=False)
+    text = report(lb, tmp_path / "base.html", max_packings=1).read_text(encoding="utf-8")
+    assert "base (objective: height, minimised)" in text and "base (L x W)</th><td>100x100</td>" in text
+    header = list(next(iter(summary_table(text).values())))
+    assert header[3:6] == ["mean height", "mean utilisation", "mean height / LB"]
+    assert '"name":"base"' in text
+    assert "optimum (the cut container)\\u003cbr\\u003eheight 100, ratio 1.0000" in text
