@@ -1,9 +1,11 @@
 """Seeded instance generators and the named instance sets.
 
-Every draw goes through :class:`Stream`, which maps PCG64's raw 64-bit outputs to integers and
-floats with its own arithmetic. numpy documents SeedSequence and PCG64's raw stream as stable, but
-not the algorithms of ``Generator.integers`` and friends, so the named sets are the same on every
-machine and numpy version (a checksum test guards this).
+Every draw goes through :class:`Stream` (:mod:`packzoo.envs.sampling`), which maps PCG64's raw
+64-bit outputs to integers and floats with its own arithmetic. numpy documents SeedSequence and
+PCG64's raw stream as stable, but not the algorithms of ``Generator.integers`` and friends, so the
+named sets are the same on every machine and numpy version (a checksum test guards this). The
+literature sets (``rr-*``, ``jiang-*``, ``mpv-*``, ``zhao-*``) come from
+:mod:`packzoo.envs.literature`.
 """
 
 from __future__ import annotations
@@ -15,47 +17,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from packzoo._checks import positive_int
+from packzoo.envs import literature
 from packzoo.envs.instance import ORIENTATIONS, Instance
-from packzoo.envs.packing import Packing, Placement
+from packzoo.envs.packing import Packing
+from packzoo.envs.sampling import SeedLike, Stream, cut_instance
 
-SeedLike = int | Sequence[int] | None
-
-
-class Stream:
-    """Reproducible integers and floats from PCG64's raw output.
-
-    Args:
-        seed: an int, a sequence of ints (hashed by SeedSequence), or None for fresh entropy.
-    """
-
-    def __init__(self, seed: SeedLike = None) -> None:
-        if seed is not None:
-            seq = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
-            if any(not isinstance(s, (int, np.integer)) or s < 0 for s in seq):
-                raise ValueError(f"seed must be a non-negative int or a sequence of them, got {seed!r}")
-            seed = [int(s) for s in seq]
-        self._bg = np.random.PCG64(np.random.SeedSequence(seed))
-
-    def raw(self, size: int) -> np.ndarray:
-        return self._bg.random_raw(size).astype(np.uint64)
-
-    def integers(self, low: int, high: int, size: int) -> np.ndarray:
-        """Integers in [low, high] inclusive (modulo bias below 2^-40 for our ranges)."""
-        span = np.uint64(high - low + 1)
-        return (self.raw(size) % span).astype(np.int64) + low
-
-    def uniform(self, size: int) -> np.ndarray:
-        """Floats in [0, 1) with 53 random bits."""
-        return (self.raw(size) >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
-
-    def permutation(self, n: int) -> np.ndarray:
-        """A uniform permutation of range(n) (Fisher-Yates)."""
-        p = np.arange(n, dtype=np.int64)
-        r = self.raw(max(n - 1, 0))
-        for i in range(n - 1, 0, -1):
-            j = int(r[n - 1 - i] % np.uint64(i + 1))
-            p[i], p[j] = p[j], p[i]
-        return p
+__all__ = ["SeedLike", "Stream", "bins_cut", "checksum", "container_cut", "cube_cut", "cube_set_solutions", "draw",
+           "instance_set", "known_optimum", "orders", "set_names", "uniform"]
 
 
 def _check_n(n: int, name: str = "n") -> int:
@@ -129,32 +97,6 @@ def _guillotine(s: Stream, n: int, boxes: list[tuple[int, ...]], min_edge: int) 
     return boxes
 
 
-def _cut_instance(s: Stream, boxes: list[tuple[int, ...]], orientations, **mode) -> tuple[Instance, Packing]:
-    """Shuffle the cut boxes into items, each listed in an allowed orientation drawn at random
-    (so the optimal packing uses various orientations), and return the items and that packing."""
-    n = len(boxes)
-    order = s.permutation(n)
-    if orientations is None:
-        orient = s.integers(0, 5, n)
-    else:
-        # The listed dims must come back to the cut box through an allowed orientation.
-        allowed = Instance([[1, 1, 1]] * n, orientations=orientations).allowed
-        choice = s.integers(0, 5, n)
-        orient = np.array([np.flatnonzero(allowed[i])[choice[i] % allowed[i].sum()] for i in range(n)])
-    dims = np.empty((n, 3), dtype=np.int64)
-    placements = []
-    for item, k in enumerate(order):
-        x, y, z, dx, dy, dz, b = boxes[int(k)]
-        o = int(orient[item])
-        # Listed dims d satisfy d[ORIENTATIONS[o]] == spatial, so orientation o restores the box.
-        d = np.empty(3, dtype=np.int64)
-        d[ORIENTATIONS[o]] = (dx, dy, dz)
-        dims[item] = d
-        placements.append(Placement(item, o, x, y, z, b))
-    inst = Instance(dims, orientations=orientations, **mode)
-    return inst, Packing(inst, tuple(placements))
-
-
 def cube_cut(n: int, *, side: int = 100, seed: SeedLike = None) -> tuple[Instance, Packing]:
     """Cut a side^3 cube into n boxes by guillotine cuts; return the items and the cube packing.
 
@@ -170,7 +112,7 @@ def cube_cut(n: int, *, side: int = 100, seed: SeedLike = None) -> tuple[Instanc
     if n > side**3:
         raise ValueError(f"a cube of side {side} cannot be cut into {n} integer boxes")
     s = Stream(seed)
-    return _cut_instance(s, _guillotine(s, n, [(0, 0, 0, side, side, side, 0)], 1), None)
+    return cut_instance(s, _guillotine(s, n, [(0, 0, 0, side, side, side, 0)], 1), None)
 
 
 def _check_box(box, name: str) -> tuple[int, int, int]:
@@ -211,7 +153,7 @@ def container_cut(n: int, *, container=(10, 10, 10), mode: str = "container", mi
     s = Stream(seed)
     boxes = _guillotine(s, n, [(0, 0, 0, L, W, H, 0)], min_edge)
     dims = (L, W) if mode == "base" else (L, W, H)
-    return _cut_instance(s, boxes, orientations, mode=mode, container=dims, support=support)
+    return cut_instance(s, boxes, orientations, mode=mode, container=dims, support=support)
 
 
 def bins_cut(n: int, *, bin=(10, 10, 10), k: int = 3, min_edge: int = 1, orientations=None,
@@ -230,7 +172,7 @@ def bins_cut(n: int, *, bin=(10, 10, 10), k: int = 3, min_edge: int = 1, orienta
     min_edge = _check_n(min_edge, "min_edge")
     s = Stream(seed)
     boxes = _guillotine(s, n, [(0, 0, 0, L, W, H, b) for b in range(k)], min_edge)
-    return _cut_instance(s, boxes, orientations, mode="bins", container=(L, W, H), support=support)
+    return cut_instance(s, boxes, orientations, mode="bins", container=(L, W, H), support=support)
 
 
 # Named sets: fixed base seeds; instance k of a set is drawn with seed (base, k), so a smaller count
@@ -256,8 +198,6 @@ _LIT_SEEDS = {"rr": 20_180_000, "jiang": 20_210_000, "zhao-rs": 20_210_100, "zha
 def _parse_set(name: str) -> tuple[str, int]:
     """(family, n) of a set name; the literature sets' families are those of
     :func:`packzoo.envs.literature.parse` (n = 0 for the zhao sets, whose length varies)."""
-    from packzoo.envs import literature
-
     lit = literature.parse(name)
     if lit is not None:
         return lit
@@ -301,8 +241,6 @@ def draw(family: str, n: int, seed: SeedLike) -> Instance:
     if family in ("container", "base", "bins"):
         return _draw_cut(family, n, seed)[0]
     if family in _LIT_SEEDS:
-        from packzoo.envs import literature
-
         return literature.draw(family, n, seed)[0]
     raise ValueError(f"unknown generator family {family!r}; known: uniform, orders, cube, container, base, bins, "
                      f"{', '.join(_LIT_SEEDS)}")
@@ -339,8 +277,6 @@ def known_optimum(name: str) -> float | None:
     zhao-cut1/2: volume 1000), None for other sets."""
     family, n = _parse_set(name)
     if family in _LIT_SEEDS:
-        from packzoo.envs import literature
-
         return literature.known_optimum(family, n)
     return {"cube": float(6 * CUBE_SIDE**2), "container": float(MODE_SIDE**3), "base": float(MODE_SIDE),
             "bins": float(_bins_k(n))}.get(family)
@@ -352,8 +288,6 @@ def cube_set_solutions(name: str, count: int | None = None) -> list[Packing]:
     family, n = _parse_set(name)
     count = SET_SIZE if count is None else count
     if family in _LIT_SEEDS and known_optimum(name) is not None:
-        from packzoo.envs import literature
-
         return [literature.draw(family, n, (_LIT_SEEDS[family], n, k))[1] for k in range(count)]
     if family not in ("cube", "container", "base", "bins"):
         raise ValueError(f"{name!r} is not a cut set")

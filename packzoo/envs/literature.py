@@ -1,7 +1,7 @@
 """Instance sets drawn the way the papers drew them, their metrics, and the published figures.
 
 Four benchmarks from the learning-for-packing literature, each a generator seeded through
-:class:`packzoo.envs.generators.Stream` (same seed, same instance, on every machine) and served as
+:class:`packzoo.envs.sampling.Stream` (same seed, same instance, on every machine) and served as
 named sets by :func:`packzoo.envs.instance_set`:
 
 - ``rr-n10|20|30|50`` (mode free): the Ranked Reward benchmark (Laterre et al. 2018, "Ranked
@@ -34,9 +34,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from packzoo._checks import positive_int
-from packzoo.envs.generators import SeedLike, Stream, _cut_instance
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, bins_lower_bound
+from packzoo.envs.sampling import SeedLike, Stream, cut_instance
 
 # --- sampling helpers --------------------------------------------------------------------------
 
@@ -122,7 +122,7 @@ def rr_cut(n: int, *, side: int = RR_SIDE, min_edge: int = RR_MIN_EDGE,
         hi[axis] += j
         boxes.append((*lo, *a, 0))
         boxes.append((*hi, *b, 0))
-    return _cut_instance(s, boxes, None)
+    return cut_instance(s, boxes, None)
 
 
 def rr_ratio(packing: Packing) -> float:
@@ -315,7 +315,7 @@ def mpv_class9(n: int, *, seed: SeedLike = None) -> tuple[Instance, Packing]:
                 break
             boxes += part
         else:
-            return _cut_instance(s, boxes, ["fixed"] * n, mode="bins", container=(B, B, B))
+            return cut_instance(s, boxes, ["fixed"] * n, mode="bins", container=(B, B, B))
     raise ValueError(f"no class-9 cut of {n} items in {MPV9_ATTEMPTS} attempts")
 
 
