@@ -150,18 +150,23 @@ def _check_packing(packing: object, what: str = "packing") -> Packing:
     return packing
 
 
+#: Bins drawn side by side in one row along x, at most this many; more bins wrap into further
+#: rows behind the first (along y), so a packing into many bins stays legible.
+BINS_PER_ROW = 8
+
+
 @dataclass(frozen=True)
 class _View:
-    """Where a packing's items and frames are drawn: the x offset of each bin's slot (bins mode:
-    the bins used, side by side along x with a gap; other modes: one slot at 0) and the extent of
-    everything drawn."""
+    """Where a packing's items and frames are drawn: the (x, y) offset of each bin's slot (bins
+    mode: the bins used, side by side along x with a gap, :data:`BINS_PER_ROW` to a row; other
+    modes: one slot at the origin) and the extent of everything drawn."""
 
-    slots: dict[int, int]
+    slots: dict[int, tuple[int, int]]
     extent: tuple[int, int, int]
 
 
 def bin_gap(length: int) -> int:
-    """The gap between two bins of length ``length`` drawn side by side (a fifth of it, at least 1)."""
+    """The gap between two bins of side ``length`` drawn side by side (a fifth of it, at least 1)."""
     return max(1, -(-int(length) // 5))
 
 
@@ -171,27 +176,29 @@ def _view(packing: Packing) -> _View:
     if inst.mode == "bins":
         L, W, H = inst.container
         used = sorted({int(p.bin) for p in packing.placements}) or [0]
-        step = L + bin_gap(L)
-        slots = {b: s * step for s, b in enumerate(used)}
+        dx, dy = L + bin_gap(L), W + bin_gap(W)
+        slots = {b: (s % BINS_PER_ROW * dx, s // BINS_PER_ROW * dy) for s, b in enumerate(used)}
         boxes = _offset_boxes(packing, slots)
         reach = (boxes[:, :3] + boxes[:, 3:]).max(axis=0) if len(boxes) else (0, 0, 0)
-        extent = (max(slots[used[-1]] + L, int(reach[0])), max(W, int(reach[1])), max(H, int(reach[2])))
+        far_x = max(x for x, _ in slots.values()) + L
+        far_y = max(y for _, y in slots.values()) + W
+        extent = (max(far_x, int(reach[0])), max(far_y, int(reach[1])), max(H, int(reach[2])))
         return _View(slots, extent)
     if inst.mode == "base":
         L, W = inst.container
-        return _View({0: 0}, (max(L, far[0]), max(W, far[1]), far[2]))
+        return _View({0: (0, 0)}, (max(L, far[0]), max(W, far[1]), far[2]))
     if inst.mode == "container":
-        return _View({0: 0}, tuple(max(int(c), f) for c, f in zip(inst.container, far)))
-    return _View({0: 0}, tuple(far))
+        return _View({0: (0, 0)}, tuple(max(int(c), f) for c, f in zip(inst.container, far)))
+    return _View({0: (0, 0)}, tuple(far))
 
 
-def _offset_boxes(packing: Packing, slots: Mapping[int, int]) -> np.ndarray:
-    """The packing's boxes with each item moved along x to its bin's slot (bins not in ``slots``,
-    which only an invalid packing has outside bins mode, stay at 0)."""
+def _offset_boxes(packing: Packing, slots: Mapping[int, tuple[int, int]]) -> np.ndarray:
+    """The packing's boxes with each item moved to its bin's slot in bins mode (other modes draw
+    every item where it is, whatever its bin: only an invalid packing has a bin other than 0)."""
     boxes = packing.boxes.copy()
     if packing.instance.mode == "bins":
         for r, p in enumerate(packing.placements):
-            boxes[r, 0] += slots.get(int(p.bin), 0)
+            boxes[r, :2] += slots.get(int(p.bin), (0, 0))
     return boxes
 
 
@@ -206,9 +213,9 @@ def _frames(packing: Packing, view: _View, scene: str = "scene") -> list[go.Scat
         L, W, H = inst.container
         used = {int(p.bin) for p in packing.placements}
         out = []
-        for b, x in view.slots.items():
+        for b, (x, y) in view.slots.items():
             count = sum(int(p.bin) == b for p in packing.placements)
-            trace = _wireframe((x, 0, 0, L, W, H), f"bin {b}", f"bin {b}: {L}x{W}x{H}, {count} items", scene)
+            trace = _wireframe((x, y, 0, L, W, H), f"bin {b}", f"bin {b}: {L}x{W}x{H}, {count} items", scene)
             trace.visible = b in used or not packing.placements
             out.append(trace)
         return out
@@ -243,6 +250,21 @@ def _edges_trace(boxes: np.ndarray, extent: Sequence[int], scene: str = "scene")
         x=xs, y=ys, z=zs, mode="lines", line=dict(color=_EDGE_COLOR, width=3),
         name="edges", hoverinfo="skip", showlegend=False, scene=scene,
     )
+
+
+def _item_edges_traces(packing: Packing, view: _View) -> list[go.Scatter3d]:
+    """One Scatter3d per placement (``"edges <i>"``): its item's 12 edges, for animations, whose
+    frames then only show or hide them (one trace of every edge would be sent again in each frame:
+    O(N^2) coordinates, 20 MB for 200 items)."""
+    grow = _EDGE_GROW * max(max(int(v) for v in view.extent), 1)
+    out = []
+    for p, box in zip(packing.placements, _offset_boxes(packing, view.slots)):
+        xs, ys, zs = box_edges(box, grow=grow)
+        out.append(go.Scatter3d(
+            x=xs, y=ys, z=zs, mode="lines", line=dict(color=_EDGE_COLOR, width=3),
+            name=f"edges {p.item}", hoverinfo="skip", showlegend=False,
+        ))
+    return out
 
 
 def _item_traces(packing: Packing, view: _View, scene: str = "scene") -> list[go.Mesh3d]:
@@ -306,8 +328,9 @@ def packing_figure(packing: Packing, *, title: str | None = None, edges: bool = 
     The frame follows the instance's mode: free, the bounding box from the origin (trace ``"bin"``);
     base, the L x W footprint up to the packing's height (``"base"``); container, the container
     (``"container"``; its hover text lists the items left out); bins, every bin used, side by side
-    along x with a gap (:func:`bin_gap`), one wireframe each (``"bin 0"``, ``"bin 1"``, ... in
-    bin order), each item drawn in its bin's slot.
+    along x with a gap (:func:`bin_gap`; :data:`BINS_PER_ROW` to a row, further rows behind the
+    first), one wireframe each (``"bin 0"``, ``"bin 1"``, ... in bin order), each item drawn in its
+    bin's slot.
 
     Traces: the frame(s) (Scatter3d lines), then one Mesh3d per placement in placement order (named
     ``"item <i>"``, hover text with the item, its dims, orientation, bin (bins mode) and corner in
@@ -340,17 +363,25 @@ def packing_figure(packing: Packing, *, title: str | None = None, edges: bool = 
 
 
 def _frame_data(packing: Packing, view: _View, k: int) -> list:
-    """Frame ``k``'s update of every trace of the animation's figure: the frames and edges of the
-    first ``k`` placements, and each item's visibility.
+    """Frame ``k``'s update of every trace of the animation's figure: the frames of the first
+    ``k`` placements, and each item's and its edges' visibility.
 
     plotly matches frame traces to the figure's by index and merges them in, so an item's mesh
-    (which never moves) lives once in the figure's data and a frame only shows or hides it; that
-    keeps an N = 50 animation small (N frames x N meshes of coordinates would not be).
+    and edges (which never move) live once in the figure's data and a frame only shows or hides
+    them; that keeps an animation small (N frames x N boxes of coordinates would not be).
     """
     part = Packing(packing.instance, packing.placements[:k])
     n = len(packing.placements)
-    return [*_frames(part, view), *(go.Mesh3d(visible=r < k) for r in range(n)),
-            _edges_trace(_offset_boxes(part, view.slots), view.extent)]
+    # Plain dicts: go.Frame builds its traces from them once (objects would be built twice, and
+    # an animation of N items has N frames of 2N traces).
+    if packing.instance.mode == "bins":
+        # The bins never move: a frame only shows the ones opened so far.
+        opened = {int(p.bin) for p in part.placements}
+        frames: list = [{"type": "scatter3d", "visible": b in opened} for b in view.slots]
+    else:
+        frames = _frames(part, view)
+    return [*frames, *({"type": "mesh3d", "visible": r < k} for r in range(n)),
+            *({"type": "scatter3d", "visible": r < k} for r in range(n))]
 
 
 def packing_animation(packing: Packing, *, title: str | None = None, duration: int = 600) -> go.Figure:
@@ -358,11 +389,12 @@ def packing_animation(packing: Packing, *, title: str | None = None, duration: i
 
     The figure opens on the complete packing; a slider picks a frame and the play button runs them
     in placement order. Traces are laid out as in :func:`packing_figure` (frames, one Mesh3d per
-    item, edges); frame ``k`` redraws the frames (free: the bin the first ``k`` items span; base:
-    the footprint up to their height; bins: only the bins opened so far) and edges of the first
-    ``k`` items and hides the meshes of the others (a frame's meshes carry only their visibility:
-    plotly merges it into the figure's). The axes are pinned to the final packing's with equal
-    scales, so the view does not jump as the packing grows; bins keep their slots.
+    item) but for the edges: one Scatter3d per item (``"edges <i>"``, in placement order). Frame
+    ``k`` redraws the frames (free: the bin the first ``k`` items span; base: the footprint up to
+    their height; bins: only the bins opened so far) and hides the meshes and edges of the items
+    after the first ``k`` (a frame's meshes and edges carry only their visibility: plotly merges it
+    into the figure's). The axes are pinned to the final packing's with equal scales, so the view
+    does not jump as the packing grows; bins keep their slots.
 
     Args:
         packing: a Packing with at least one placement.
@@ -388,8 +420,7 @@ def packing_animation(packing: Packing, *, title: str | None = None, duration: i
                 layout=dict(title=dict(text=packing_title(part, title, shown_of=n))),
             )
         )
-    data = [*_frames(packing, view), *_item_traces(packing, view),
-            _edges_trace(_offset_boxes(packing, view.slots), view.extent)]
+    data = [*_frames(packing, view), *_item_traces(packing, view), *_item_edges_traces(packing, view)]
     fig = go.Figure(data=data, frames=frames)
     play = dict(frame=dict(duration=int(duration), redraw=True), fromcurrent=False, mode="immediate",
                 transition=dict(duration=0))

@@ -244,14 +244,16 @@ def test_bins_animation_in_chromium(browser, tmp_path):
     assert page.errors == [] and page.network == []
     assert_drawn(fig)
     bins = sorted({p.bin for p in packing.placements})
-    wires = [t for t in fig["traces"] if t["type"] == "scatter3d" and t["name"] != "edges"]
+    wires = [t for t in fig["traces"] if t["type"] == "scatter3d" and not t["name"].startswith("edges")]
     assert [t["name"] for t in wires] == [f"bin {b}" for b in bins] and all(t["visible"] is True for t in wires)
     # every item on its box, moved along x into its bin's slot: L plus a gap per bin before it
     step = inst.container[0] + 20
     moved = packing.boxes.copy()
     moved[:, 0] += [step * bins.index(p.bin) for p in packing.placements]
     assert np.array_equal(np.array(mesh_boxes(fig["traces"])), moved)
-    shown = [t["visible"] for t in first["traces"] if t["type"] == "scatter3d" and t["name"] != "edges"]
+    shown = [t["visible"] for t in first["traces"] if t["type"] == "scatter3d" and not t["name"].startswith("edges")]
     assert shown == [b == packing.placements[0].bin for b in bins]
+    edges = [t["visible"] for t in first["traces"] if t["name"].startswith("edges")]
+    assert edges == [True] + [False] * (inst.n - 1)
     assert np.array_equal(np.array(mesh_boxes(first["traces"])), moved[:1])
     assert first["title"].startswith(f"ffd-volume: bins 1, 1/{inst.n} items")

@@ -157,16 +157,26 @@ def test_animation_frames_follow_placement_order(rotated):
     assert [m.name for m in meshes(fig)] == [f"item {p.item}" for p in rotated.placements]
     for mesh, box in zip(meshes(fig), rotated.boxes):
         check_mesh_is_box(mesh, box)
+    # ... and each item's edges once, one trace per item after the meshes, within a hair of its box
+    edges = fig.data[1 + n:]
+    assert [t.name for t in edges] == [f"edges {p.item}" for p in rotated.placements]
+    grow = max(rotated.bin) * 0.01
+    for t, box in zip(edges, rotated.boxes):
+        corners = box_corners(*box)
+        assert len(segments(t)) == 12
+        assert all(np.min(np.abs(corners - end).max(axis=1)) <= grow for s in segments(t) for end in s)
     types = [t.type for t in fig.data]
     for k, frame in enumerate(fig.frames, start=1):
         assert [t.type for t in frame.data] == types  # plotly matches frame traces by index
         ms = [t for t in frame.data if t.type == "mesh3d"]
         assert [m.visible for m in ms] == [True] * k + [False] * (n - k)
         assert all(m.x is None for m in ms)
+        es = frame.data[1 + n:]
+        assert [e.visible for e in es] == [True] * k + [False] * (n - k)
+        assert all(e.x is None for e in es)
         part = Packing(rotated.instance, rotated.placements[:k])
         bin_pts = np.concatenate(segments([t for t in frame.data if t.name == "bin"][0]))
         assert np.array_equal(bin_pts.max(axis=0), part.bin)
-        assert len(segments([t for t in frame.data if t.name == "edges"][0])) == 12 * k
         assert f"surface {part.surface_area}" in frame.layout.title.text
     # the figure opens on the complete packing
     assert all(m.visible is not False for m in meshes(fig))
@@ -354,7 +364,7 @@ def frames_of(fig: go.Figure, scene: str | None = None) -> dict[str, np.ndarray]
     """name -> (lo, hi) corners of every wireframe (Scatter3d but the edges) of a scene."""
     out = {}
     for t in fig.data:
-        if t.type == "scatter3d" and t.name != "edges" and (scene is None or (t.scene or "scene") == scene):
+        if t.type == "scatter3d" and not t.name.startswith("edges") and (scene is None or (t.scene or "scene") == scene):
             pts = np.concatenate(segments(t))
             out[t.name] = np.stack([pts.min(axis=0), pts.max(axis=0)])
     return out
@@ -376,25 +386,31 @@ def check_equal_scales(scene, extent) -> None:
 
 def check_bins(fig: go.Figure, packing: Packing, scene: str | None = None) -> None:
     """One wireframe per bin used, named by its index, each the bin's size, side by side along x
-    with a gap (none overlaps another), and every item's mesh on its box moved into its bin."""
+    with a gap, 8 to a row, further rows behind (none overlaps or touches another), and every
+    item's mesh on its box moved into its bin."""
     L, W, H = packing.instance.container
     used = sorted({p.bin for p in packing.placements})
     frames = frames_of(fig, scene)
     assert list(frames) == [f"bin {b}" for b in used]
-    spans = []
-    for b in used:
+    corners = []
+    for s, b in enumerate(used):
         lo, hi = frames[f"bin {b}"]
-        assert np.array_equal(hi - lo, [L, W, H]) and lo[1] == 0 and lo[2] == 0
-        spans.append((lo[0], hi[0]))
-    assert spans[0][0] == 0
-    for (_, end), (start, _) in zip(spans, spans[1:]):
-        assert start > end, "two bins' wireframes overlap or touch"
+        assert np.array_equal(hi - lo, [L, W, H]) and lo[2] == 0
+        if s % 8:  # right of the bin before it, in the same row
+            assert lo[0] > corners[-1][1][0] and lo[1] == corners[-1][0][1]
+        else:  # a row starts at x = 0: the first at y = 0, the next ones behind the row before
+            assert lo[0] == 0 and (lo[1] == 0 if s == 0 else lo[1] > corners[-1][1][1])
+        corners.append((lo, hi))
+    for a, (lo1, hi1) in enumerate(corners):
+        for lo2, hi2 in corners[a + 1:]:
+            apart = hi1[0] < lo2[0] or hi2[0] < lo1[0] or hi1[1] < lo2[1] or hi2[1] < lo1[1]
+            assert apart, "two bins' wireframes overlap or touch"
     ms = meshes(fig, scene)
     assert [m.name for m in ms] == [f"item {p.item}" for p in packing.placements]
     for mesh, p, box in zip(ms, packing.placements, packing.boxes):
         lo, hi = frames[f"bin {p.bin}"]
         moved = box.astype(float).copy()
-        moved[0] += lo[0]
+        moved[:2] += lo[:2]
         check_mesh_is_box(mesh, moved)
         assert np.all(moved[:3] >= lo) and np.all(moved[:3] + moved[3:] <= hi)  # inside its own bin
         assert f"bin {p.bin}<br>" in mesh.hovertext and f"corner ({p.x}, {p.y}, {p.z})" in mesh.hovertext
@@ -423,20 +439,32 @@ def test_bins_side_by_side(three_bins):
     assert list(frames_of(packing_figure(Packing(inst, ())))) == ["bin 0"]
 
 
+def test_many_bins_wrap_into_rows():
+    from packzoo.envs import bins_cut
+
+    inst, opt = bins_cut(11, bin=(10, 6, 4), k=10, seed=3)
+    assert opt.bins_used == 10
+    fig = packing_figure(opt)
+    check_bins(fig, opt)
+    frames = frames_of(fig)
+    assert [lo[1] for lo, _ in frames.values()] == [0] * 8 + [6 + 2] * 2  # W plus a gap of a fifth of W
+    extent = np.max([hi for _, hi in frames.values()], axis=0)
+    assert list(extent) == [8 * 10 + 7 * 2, 2 * 6 + 2, 4]
+    check_equal_scales(fig.layout.scene, extent)
+
+
 def test_bins_animation_opens_bins_as_it_goes(three_bins):
     inst, opt = three_bins
     fig = packing_animation(opt, title="cut")
     check_bins(fig, opt)
     types = [t.type for t in fig.data]
-    slots = {name: lo for name, (lo, _) in frames_of(fig).items()}
     for k, frame in enumerate(fig.frames, start=1):
         assert [t.type for t in frame.data] == types
         opened = {p.bin for p in opt.placements[:k]}
-        wires = [t for t in frame.data if t.type == "scatter3d" and t.name != "edges"]
-        assert [t.name for t in wires] == ["bin 0", "bin 1", "bin 2"]
-        assert [t.visible for t in wires] == [b in opened for b in range(3)]
-        # bins keep their slots in every frame
-        assert {t.name: np.concatenate(segments(t)).min(axis=0)[0] for t in wires} == {n: s[0] for n, s in slots.items()}
+        # the bins never move (a frame carries only their visibility): the first 3 traces
+        wires = frame.data[:3]
+        assert [t.visible for t in wires] == [b in opened for b in range(3)] and all(t.x is None for t in wires)
+        assert [t.visible for t in frame.data[3:]] == [True] * k + [False] * (8 - k) + [True] * k + [False] * (8 - k)
         want = f"cut: bins {len(opened)}, {k}/8 items" if k < 8 else "cut: bins 3 (ratio to lower bound 1.0000)"
         assert frame.layout.title.text.startswith(want)
 
