@@ -31,12 +31,15 @@ imports packzoo: their tasks run in this process, with a note on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -269,7 +272,8 @@ def run_ray(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_lim
         else:
             kwargs.update(address=address)
         try:
-            ray.init(**kwargs)
+            with _sigint_blocked():
+                ray.init(**kwargs)
         except BaseException as e:  # Ctrl-C during start-up too: stop what was started
             _shutdown(ray, tmp)
             if not isinstance(e, Exception):
@@ -283,6 +287,22 @@ def run_ray(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_lim
     finally:
         if started:
             _shutdown(ray, tmp)
+
+
+@contextlib.contextmanager
+def _sigint_blocked():
+    """Block SIGINT while Ray starts its processes, which inherit the mask: a terminal's Ctrl-C goes
+    to the whole process group, and Ray's own processes dying under it make Ray's driver abort
+    (an internal check fails) before this process can cancel and shut down cleanly. A Ctrl-C
+    pressed meanwhile is delivered when the block lifts."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _short_tmp() -> str | None:
@@ -329,8 +349,8 @@ def _stream_ray(ray, todo, insts, seed, time_limit, params, finished, max_retrie
                 try:
                     k, n, rec = ray.get(ref)
                 except ray.exceptions.RayError as e:
-                    raise BackendError(f"solve of {task[1]} on instance {task[0]} failed on Ray "
-                                       f"(after {max_retries} retries): {e}") from e
+                    raise BackendError(f"solve of {task[1]} on instance {task[0]} failed on Ray (a worker "
+                                       f"that dies is retried {max_retries} times): {e}") from e
                 if (k, n) in delivered:  # never twice into the partial file
                     continue
                 delivered.add((k, n))

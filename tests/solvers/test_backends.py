@@ -50,7 +50,8 @@ def ray_cluster():
     import ray
 
     tmp = tempfile.mkdtemp(prefix="pz-ray-")  # short: Ray's socket paths must stay under 107 bytes
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tmp, log_to_driver=False, logging_level="WARNING")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=tmp, log_to_driver=False,
+             logging_level="WARNING")
     yield ray
     ray.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
@@ -134,17 +135,19 @@ def test_ctrl_c_stops_a_ray_run_cleanly_and_a_local_run_resumes_it(serial_b, tmp
     out, tmpdir = tmp_path / "lb", Path(tempfile.mkdtemp(prefix="pzt-", dir="/tmp"))  # short: see above
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     env.pop("RAY_ADDRESS", None)
+    # In a session of its own, so Ctrl-C goes to every process of its group, as a terminal's does.
     proc = subprocess.Popen([sys.executable, "-m", "packzoo.cli", "leaderboard", *B_ARGS, "--out", str(out),
                              "--backend", "ray", "--jobs", "2", "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (out / PARTIAL).exists() and (out / PARTIAL).read_text().strip():
             break
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert not _group_alive(proc.pid, until=time.time() + 10), "Ray processes outlived the run"
     keys = _keys(out)
     assert 1 <= len(keys) < 8 and len(set(keys)) == len(keys)  # stopped mid-run, nothing written twice
     left = list(tmpdir.glob("packzoo-ray-*"))
@@ -154,6 +157,22 @@ def test_ctrl_c_stops_a_ray_run_cleanly_and_a_local_run_resumes_it(serial_b, tmp
     assert board["reused"] == len(keys)
     assert _strip(board) == serial_b
     assert len(_keys(out)) == len(set(_keys(out))) == 8
+
+
+def _group_alive(pgid: int, until: float) -> list[int]:
+    """Processes of group ``pgid`` still running (not zombies) once ``until`` passes or none are."""
+    while True:
+        alive = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(pid))
+        if not alive or time.time() > until:
+            return alive
+        time.sleep(0.1)
 
 
 class _Reversed(BaseSolver):

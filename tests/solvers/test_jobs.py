@@ -114,10 +114,10 @@ def test_ctrl_c_stops_the_pool_and_its_workers(tmp_path):
         [sys.executable, "-m", "packzoo.cli", "leaderboard", "--set", "cube-n20", "--instances", "4",
          "--solvers", "sort-volume,local-search", "--time-limit", "30", "--param", "local-search.iterations=200000",
          "--out", str(out), "--jobs", "2", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     _first_line(out / PARTIAL, time.time() + 120, proc)
     workers = _children(proc.pid, b"spawn_main")
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole process group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert workers and not [w for w in workers if _alive(w)]  # no solve outlives Ctrl-C
