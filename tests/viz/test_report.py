@@ -24,6 +24,17 @@ def figure_ids(text: str) -> list[str]:
     return re.findall(r'Plotly\.newPlot\(\s*"([^"]+)"', text)
 
 
+def summary_table(text: str) -> dict[str, dict[str, str]]:
+    """solver -> {column title: cell text} of the report's summary table, in the table's order."""
+    table = re.search(r"<h2>Summary</h2>\s*<table>(.*?)</table>", text, re.S).group(1)
+    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    rows = {}
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]:
+        cells = dict(zip(header, re.findall(r"<td[^>]*>([^<]*)</td>", tr)))
+        rows[cells["solver"]] = cells
+    return rows
+
+
 def check_offline(text: str) -> None:
     assert text.count(JS_HEAD) == 1, "plotly.js must be embedded exactly once"
     assert text.count(get_plotlyjs()) == 1, "the whole bundle, unchanged"
@@ -48,13 +59,9 @@ def test_report_is_one_offline_page(small_lb, tmp_path):
         assert f'id="{i}"' in text
     assert "packzoo leaderboard: uniform-n8" in text
     # the summary table shows each solver's row with its numbers
+    shown = summary_table(text)
     table = re.search(r"<h2>Summary</h2>\s*<table>(.*?)</table>", text, re.S).group(1)
-    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
-    shown = {}
-    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]:
-        cells = dict(zip(header, re.findall(r"<td[^>]*>([^<]*)</td>", tr)))
-        shown[cells["solver"]] = cells
-    assert header[:3] == ["solver", "instances", "valid"]
+    assert list(next(iter(shown.values())))[:3] == ["solver", "instances", "valid"]
     for row in small_lb["summary"]:
         cells = shown[row["solver"]]
         assert float(cells["mean surface"]) == pytest.approx(row["mean_surface"], abs=0.05)
@@ -246,17 +253,6 @@ def container_lb(tmp_path_factory) -> dict:
     """deepest-bottom-left-fill and the boundary rule on the first 3 instances of container-n10."""
     out = tmp_path_factory.mktemp("container")
     return run_leaderboard("container-n10", 3, "dblf-volume,boundary", None, out, progress=False)
-
-
-def summary_table(text: str) -> dict[str, dict[str, str]]:
-    """solver -> {column title: cell text} of the report's summary table, in the table's order."""
-    table = re.search(r"<h2>Summary</h2>\s*<table>(.*?)</table>", text, re.S).group(1)
-    header = re.findall(r"<th[^>]*>([^<]*)</th>", table)
-    rows = {}
-    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", table)[1:]:
-        cells = dict(zip(header, re.findall(r"<td[^>]*>([^<]*)</td>", tr)))
-        rows[cells["solver"]] = cells
-    return rows
 
 
 def test_bins_report(bins_lb, tmp_path):
