@@ -452,6 +452,9 @@ class ExactSolver(BaseSolver):
         hint: start from a heuristic packing (lsa-lws, else sort-volume) and bound the surface by
             it. Without it a fallback packing is still computed when the search finds none.
         redundant: add the redundant volume and per-axis cumulative constraints.
+        compact: fixed modes only: require pushed packings (every item at 0 or against another
+            item's far face on each axis; a dominance rule, valid since pushing an item towards
+            the origin keeps a packing valid and its objective; not used under a support rule).
         log: let CP-SAT log its search to stdout (off by default: solvers return, never print).
 
     Returns from ``solve``: status "optimal" (proven), "feasible" (time limit: the best packing and
@@ -483,6 +486,7 @@ class ExactSolver(BaseSolver):
         symmetry: bool = True,
         hint: bool = True,
         redundant: bool = True,
+        compact: bool = True,
         log: bool = False,
     ) -> None:
         positive_int(num_workers, "num_workers")
@@ -490,7 +494,8 @@ class ExactSolver(BaseSolver):
             isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0
         ):
             raise ValueError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
-        for pname, val in (("symmetry", symmetry), ("hint", hint), ("redundant", redundant), ("log", log)):
+        for pname, val in (("symmetry", symmetry), ("hint", hint), ("redundant", redundant), ("compact", compact),
+                           ("log", log)):
             if not isinstance(val, bool):
                 raise ValueError(f"{pname} must be True or False, got {val!r}")
         self.num_workers = int(num_workers)
@@ -498,6 +503,7 @@ class ExactSolver(BaseSolver):
         self.symmetry = symmetry
         self.hint = hint
         self.redundant = redundant
+        self.compact = compact
         self.log = log
 
     def _solve(self, instance: Instance, rng: np.random.Generator, deadline: float | None) -> Solution:
@@ -511,7 +517,8 @@ class ExactSolver(BaseSolver):
             from packzoo.solvers.exact_fixed import solve_fixed
 
             return solve_fixed(instance, seed=seed, deadline=deadline, num_workers=self.num_workers,
-                               symmetry=self.symmetry, hint=self.hint, redundant=self.redundant, log=self.log)
+                               symmetry=self.symmetry, hint=self.hint, redundant=self.redundant, log=self.log,
+                               compact=self.compact)
         fallback, hint_name = _heuristic_packing(instance, seed, deadline)
         data = build_data(instance, fallback if self.hint else None, symmetry=self.symmetry)
         try:

@@ -306,6 +306,8 @@ class FixedData:
         support: the support fraction, or None.
         weights: the scaled weights, or None.
         hint: per item (present, bin, orientation, x, y, z) of a canonical valid packing, or None.
+        compact: the model requires pushed packings: every item at 0 or against another item's
+            far face on each axis (never with a support rule, which a push can break).
     """
 
     instance: Instance
@@ -322,6 +324,7 @@ class FixedData:
     support: float | None = None
     weights: ScaledWeights | None = None
     hint: list[tuple[bool, int, int, int, int, int]] | None = None
+    compact: bool = False
 
 
 def _pair_fits(data_shapes, i: int, j: int, box, weights: ScaledWeights | None) -> bool:
@@ -351,8 +354,15 @@ def mode_bounds(instance: Instance) -> tuple[int, int]:
     return int(math.ceil(b * (1 - 1e-12) - 1e-6)), 0
 
 
-def build_fixed_data(instance: Instance, hint: Packing | None, *, symmetry: bool = True) -> FixedData:
-    """Shapes, order, clique, bounds, symmetry classes and the canonical hint of ``instance``."""
+def build_fixed_data(instance: Instance, hint: Packing | None, *, symmetry: bool = True, compact: bool = True) -> FixedData:
+    """Shapes, order, clique, bounds, symmetry classes and the canonical hint of ``instance``.
+
+    Args:
+        instance: a base, container or bins instance.
+        hint: a valid packing (its objective bounds the search), or None.
+        symmetry: break the mirror, identical-item and bin-label symmetries.
+        compact: require pushed packings (ignored under a support rule).
+    """
     mode = instance.mode
     n = instance.n
     box = _mode_box(instance)
@@ -395,7 +405,7 @@ def build_fixed_data(instance: Instance, hint: Packing | None, *, symmetry: bool
             groups.setdefault(key, []).append(i)
         identical = [g for g in groups.values() if len(g) > 1 and anchor not in g]
     data = FixedData(instance, box, shapes, order, clique, n_bins, lo, hi, mirror, anchor, identical,
-                     support, weights)
+                     support, weights, compact=compact and support is None)
     if hint is not None:
         data.hint = canonical(hint, data)
     return data
@@ -419,13 +429,24 @@ def canonical(packing: Packing, data: FixedData) -> list[tuple[bool, int, int, i
     if inst.mode == "base":
         size[2] = packing.height
     a = data.anchor
-    if a is not None and slots[a][0]:
-        for k in data.mirror:
-            sa = slots[a]
-            if 2 * sa[3 + k] + sa[2][k] > size[k]:
-                for s in slots:
-                    if s[0] and s[1] == sa[1]:
-                        s[3 + k] = size[k] - s[3 + k] - s[2][k]
+    while True:
+        if a is not None and slots[a][0]:
+            for k in data.mirror:
+                sa = slots[a]
+                if 2 * sa[3 + k] + sa[2][k] > size[k]:
+                    for s in slots:
+                        if s[0] and s[1] == sa[1]:
+                            s[3 + k] = size[k] - s[3 + k] - s[2][k]
+        if data.compact:
+            _push(slots)
+        if inst.mode != "base":
+            break
+        # Mirroring a packing with a gap under it, or pushing it down, lowers its height, and
+        # with it the mirror's midpoint: mirror again (the height only falls, so this ends).
+        top = max((s[5] + s[2][2] for s in slots if s[0]), default=0)
+        if top == size[2]:
+            break
+        size[2] = top
     L = data.box[0]
     for _ in range(4 * n + 4):
         before = [s[1] for s in slots]
@@ -446,6 +467,30 @@ def canonical(packing: Packing, data: FixedData) -> list[tuple[bool, int, int, i
         o = next((oo for oo, sh in data.shapes[i] if sh == shape), 0)
         out.append((bool(present), int(b), int(o), int(x), int(y), int(z)))
     return out
+
+
+def _push(slots: list[list[Any]]) -> None:
+    """Push every packed box towards the origin, axis by axis, until none moves: each ends at 0
+    or against the far face of a box it overlaps on the other two axes (same bin). Coordinates
+    only fall, so it ends, and the packing stays valid (no support rule here)."""
+    moved = True
+    while moved:
+        moved = False
+        for s in slots:
+            if not s[0]:
+                continue
+            for k in (2, 1, 0):
+                o1, o2 = [q for q in range(3) if q != k]
+                stop = 0
+                for t in slots:
+                    if t is s or not t[0] or t[1] != s[1] or t[3 + k] + t[2][k] > s[3 + k]:
+                        continue
+                    if (t[3 + o1] < s[3 + o1] + s[2][o1] and s[3 + o1] < t[3 + o1] + t[2][o1]
+                            and t[3 + o2] < s[3 + o2] + s[2][o2] and s[3 + o2] < t[3 + o2] + t[2][o2]):
+                        stop = max(stop, t[3 + k] + t[2][k])
+                if stop < s[3 + k]:
+                    s[3 + k] = stop
+                    moved = True
 
 
 # --- model -----------------------------------------------------------------------------------
@@ -631,6 +676,8 @@ def build_fixed_model(data: FixedData, *, redundant: bool = True, optimize: bool
     if redundant:
         _add_cumulatives(m, data, items, pos, size, orient, present, objective, H)
     _add_symmetry(m, data, pos, size, present, rel, H)
+    if data.compact:
+        _add_compaction(m, items, pos, size, local_x, present)
     if optimize:
         if mode == "container":
             m.maximize(objective)
@@ -671,6 +718,27 @@ def _add_cumulatives(m, data: FixedData, items, pos, size, orient, present, obje
                 intervals.append(m.new_optional_interval_var(pos[i][k], size[i][k], end, present[i], f"iv{i}{k}"))
             demands.append(dem)
         m.add_cumulative(intervals, demands, caps[k])
+
+
+def _add_compaction(m, items, pos, size, local_x, present) -> None:
+    """Every item at 0 or against another item's far face, on every axis (pushed packings)."""
+    for i in items:
+        for k in range(3):
+            lits = []
+            z0 = m.new_bool_var(f"at0_{i}{k}")
+            m.add((local_x[i] if k == 0 else pos[i][k]) == 0).only_enforce_if(z0)
+            lits.append(z0)
+            for j in items:
+                if j == i:
+                    continue
+                t = m.new_bool_var(f"touch{i}_{j}{k}")
+                m.add(pos[i][k] == pos[j][k] + size[j][k]).only_enforce_if(t)
+                if present[j] is not True:
+                    m.add_implication(t, present[j])
+                lits.append(t)
+            if present[i] is not True:
+                lits.append(~present[i])
+            m.add_bool_or(lits)
 
 
 def _add_symmetry(m, data: FixedData, pos, size, present, rel, H) -> None:
@@ -781,7 +849,7 @@ def _better(a: Packing, b: Packing) -> bool:
 
 
 def solve_fixed(instance: Instance, *, seed: int, deadline: float | None, num_workers: int, symmetry: bool,
-                hint: bool, redundant: bool, log: bool) -> Solution:
+                hint: bool, redundant: bool, log: bool, compact: bool = True) -> Solution:
     """Solve a base / container / bins instance with CP-SAT; see :class:`~packzoo.solvers.exact.ExactSolver`.
 
     Returns:
@@ -799,7 +867,7 @@ def solve_fixed(instance: Instance, *, seed: int, deadline: float | None, num_wo
     weights = scale_weights(instance)
     # A rounded (stricter) weight model may refuse the hint; then the model starts without it.
     usable = fallback is not None and hint and (weights is None or weights.exact or _within(fallback, weights))
-    data = build_fixed_data(instance, fallback if usable else None, symmetry=symmetry)
+    data = build_fixed_data(instance, fallback if usable else None, symmetry=symmetry, compact=compact)
     lo_proven = data.obj_lo if instance.mode != "container" else data.obj_hi
     info: dict[str, Any] = {"hint_solver": hint_name, "hint_objective": None if fallback is None else _value(fallback),
                             "stopped_by_time": False, "mode": instance.mode}

@@ -14,7 +14,7 @@ import pytest
 
 from packzoo.envs import Instance, validate
 from packzoo.envs.generators import bins_cut, container_cut
-from packzoo.envs.packing import bound
+from packzoo.envs.packing import Packing, Placement
 from packzoo.solvers import create_solver, list_solvers, solver_card
 
 pytest.importorskip("ortools")
@@ -366,7 +366,7 @@ def test_same_seed_same_packing_with_two_workers(mode):
     assert [p.to_list() for p in a.packing.placements] == [p.to_list() for p in b.packing.placements]
 
 
-@pytest.mark.parametrize("params", [dict(symmetry=False), dict(redundant=False), dict(hint=False)])
+@pytest.mark.parametrize("params", [dict(symmetry=False), dict(redundant=False), dict(hint=False), dict(compact=False)])
 def test_every_variant_of_the_fixed_model_agrees(params):
     for inst in _random_cases(8, 7):
         if inst.mode == "free" or brute_force(inst) is None:
@@ -387,3 +387,41 @@ def test_ctrl_c_stops_a_fixed_mode_solve():
     finally:
         timer.cancel()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("mode", ["base", "container", "bins"])
+@pytest.mark.parametrize("compact", [True, False])
+def test_canonical_hint_satisfies_the_symmetry_broken_model(mode, compact):
+    # The heuristic's packing, mapped onto the canonical form, must be a solution of the model
+    # with every symmetry cut: CP-SAT with every hinted variable fixed to its hint finds it.
+    from ortools.sat.python import cp_model
+
+    from packzoo.solvers.exact_fixed import build_fixed_data, build_fixed_model, hint_packing
+
+    for seed in range(4):
+        if mode == "bins":
+            inst, _ = bins_cut(12, bin=(6, 6, 6), k=3, seed=seed)
+            inst = Instance(np.concatenate([inst.dims, inst.dims[:3]]).tolist(), mode="bins", container=(6, 6, 6))
+        else:
+            inst, _ = container_cut(10, container=(7, 6, 5), mode=mode, seed=seed)
+            inst = Instance(np.concatenate([inst.dims, inst.dims[:3]]).tolist(), mode=mode,  # identical items
+                            container=inst.container)
+        packing, _ = hint_packing(inst)
+        # Far from canonical: mirrored along x and y, lifted (base), bins numbered backwards.
+        L, W = inst.container[:2]
+        k = packing.bins_used
+        moved = []
+        for p in packing.placements:
+            dx, dy, _ = inst.oriented(p.item, p.orientation)
+            moved.append(Placement(p.item, p.orientation, L - p.x - dx, W - p.y - dy, p.z + 2 * (mode == "base"),
+                                   k - 1 - p.bin))
+        packing = Packing(inst, tuple(moved))
+        assert not validate(packing)
+        data = build_fixed_data(inst, packing, compact=compact)
+        assert data.identical
+        model, _ = build_fixed_model(data, optimize=False)
+        solver = cp_model.CpSolver()
+        solver.parameters.fix_variables_to_their_hinted_value = True
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 10
+        assert solver.status_name(solver.solve(model)) in ("OPTIMAL", "FEASIBLE")
