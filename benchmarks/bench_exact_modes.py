@@ -17,7 +17,8 @@ the background, and read the CPU and deterministic columns beside the wall ones:
     nohup flock /tmp/packzoo-heavy.lock .venv/bin/python benchmarks/bench_exact_modes.py \
         --out results/bench_exact_modes.json > results/bench_exact_modes.log 2>&1 &
 Variants: ``--constraints upright-support`` (upright orientations, support 1.0; the cut packings
-meet both), ``--no-hint`` (CP-SAT without the heuristic start).
+meet both), ``--no-hint`` (CP-SAT without the heuristic start), ``--no-compact`` (without the
+pushed-packing dominance constraints).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def sweep(mode: str, args: argparse.Namespace) -> dict:
     from packzoo.envs import validate
     from packzoo.solvers import create_solver
 
-    solver = create_solver("exact", num_workers=args.workers, hint=not args.no_hint)
+    solver = create_solver("exact", num_workers=args.workers, hint=not args.no_hint, compact=not args.no_compact)
     rows = []
     n = args.n_start
     while n <= args.n_max:
@@ -120,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--constraints", choices=sorted(CONSTRAINTS), default="none")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-hint", action="store_true")
+    ap.add_argument("--no-compact", action="store_true", help="without the pushed-packing dominance constraints")
     ap.add_argument("--out", type=Path, default=None, help="write every result as JSON here")
     args = ap.parse_args(argv)
     print(f"exact solver, cut instances, side {args.side}, {args.instances} seeds per n, limit {args.time_limit:g} s, "
-          f"{args.workers} workers, hint {'off' if args.no_hint else 'on'}, constraints {args.constraints}; "
+          f"{args.workers} workers, hint {'off' if args.no_hint else 'on'}, compact {'off' if args.no_compact else 'on'}, constraints {args.constraints}; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
     out = {"args": {k: str(v) for k, v in vars(args).items()}, "modes": []}
     for mode in args.modes.split(","):
