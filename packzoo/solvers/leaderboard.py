@@ -546,7 +546,10 @@ def run_leaderboard(
         "solvers": solver_meta,
         "best_known": best,
         "results": results,
-        **({"files": files, "instance_dims": [i.dims.tolist() for i in insts]} if files else {}),
+        # A user's files: the instances themselves (mode, container, constraints), so the report
+        # rebuilds every packing wherever it runs; instance_dims stays for older readers.
+        **({"files": files, "instance_dims": [i.dims.tolist() for i in insts],
+            "instance_dicts": [i.to_dict() for i in insts]} if files else {}),
         "summary": [{**row, "keeps_time_limit": bool(solver_meta[row["solver"]]["card"]["keeps_time_limit"])}
                     for row in summarise(results, names)],
         "reused": reused,

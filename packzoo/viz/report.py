@@ -101,7 +101,10 @@ def summarise(lb: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _file_instances(lb: Mapping[str, Any]) -> list[Instance]:
     """The instances of a board of the user's own files. It records their dims only: in free mode
     they are the instances; in the other modes the files are read again (when they still exist and
-    still hold those dims), since the dims alone do not say the container or the constraints."""
+    still hold those dims), since the dims alone do not say the container or the constraints.
+    Boards that record the instances themselves (``instance_dicts``) need no file."""
+    if lb.get("instance_dicts"):
+        return [Instance.from_dict(d) for d in lb["instance_dicts"]]
     dims = [np.asarray(d, dtype=np.int64) for d in lb["instance_dims"]]
     if board_mode(lb) == "free":
         return [Instance(d) for d in dims]
@@ -123,7 +126,8 @@ def _file_instances(lb: Mapping[str, Any]) -> list[Instance]:
 def _instances(lb: Mapping[str, Any], count: int | None = None) -> list[Instance]:
     """The leaderboard's instances (the first ``count`` of them)."""
     if lb.get("instance_dims"):  # a board of the user's own instance files carries them
-        insts = _file_instances({**lb, "instance_dims": lb["instance_dims"][:count]})
+        insts = _file_instances({**lb, "instance_dims": lb["instance_dims"][:count],
+                                 **({"instance_dicts": lb["instance_dicts"][:count]} if lb.get("instance_dicts") else {})})
         return insts
     if count is None:
         count = lb.get("instances")

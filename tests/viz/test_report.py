@@ -370,8 +370,9 @@ def test_an_old_file_is_free_mode(small_lb, tmp_path):
 
 
 def test_report_of_the_users_container_files(tmp_path):
-    """A leaderboard of a folder of instance files records their dims only: the report reads the
-    files again for their container; when they are gone it says so and still writes the page."""
+    """A leaderboard of a folder of instance files records the instances (mode, container): the
+    report needs no file. An older board with their dims only reads the files again; when they are
+    gone it says so and still writes the page."""
     from packzoo.envs import container_cut
 
     folder = tmp_path / "mine"
@@ -385,6 +386,9 @@ def test_report_of_the_users_container_files(tmp_path):
     assert "3D views unavailable" not in text and len(re.findall(r"<h3>Instance \d: best packing", text)) == 2
     assert text.count('"name":"container"') >= 2
     (folder / "c0.json").rename(tmp_path / "moved.json")
+    text = report(lb, tmp_path / "mine.html", max_packings=2).read_text(encoding="utf-8")
+    assert "3D views unavailable" not in text  # the board carries the instances themselves
+    lb = {k: v for k, v in lb.items() if k != "instance_dicts"}  # a board from before they were kept
     text = report(lb, tmp_path / "mine.html", max_packings=2).read_text(encoding="utf-8")
     assert re.search(r"3D views unavailable: instance 0: cannot read \S*c0.json again", text)
     assert "<h2>Summary</h2>" in text and "mean volume" in text
