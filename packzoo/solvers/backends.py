@@ -129,8 +129,6 @@ def solve_task(inst: Instance, k: int, name: str, params: dict[str, Any], seed: 
 
 def _pool_init() -> None:
     # Workers leave Ctrl-C to the parent, which stops the pool and discards unfinished solves.
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -155,8 +153,9 @@ def run_tasks(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_l
         address: a Ray cluster's address (None: ``RAY_ADDRESS``, else start a local Ray).
         max_retries: retries of a task whose worker died.
     """
-    here = [t for t in todo if not portable(t[1])]
-    away = [t for t in todo if portable(t[1])]
+    movable = {n: portable(n) for n in {n for _, n in todo}}
+    here = [t for t in todo if not movable[t[1]]]
+    away = [t for t in todo if movable[t[1]]]
     if here and (backend == "ray" or (jobs > 1 and len(todo) > 1)):
         names = sorted({n for _, n in here})
         print(f"solver(s) {', '.join(names)} are registered outside packzoo, so worker processes cannot build "

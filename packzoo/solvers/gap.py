@@ -124,7 +124,8 @@ def run_gap(
         exact_params: hyperparameters of ``exact`` (e.g. ``{"num_workers": 2}``).
         progress: tqdm progress bar.
         jobs: worker processes, as in :func:`~packzoo.solvers.leaderboard.run_leaderboard` (None:
-            every CPU divided by ``exact``'s CP-SAT workers, so its threads do not oversubscribe).
+            every CPU divided by ``exact``'s CP-SAT workers, so its threads do not oversubscribe;
+            on Ray, every CPU for the local Ray).
         backend: ``local`` or ``ray`` (on Ray an ``exact`` task reserves one CPU per CP-SAT worker).
         address: the Ray cluster to join (None: ``RAY_ADDRESS``, else a local Ray).
 
@@ -142,7 +143,9 @@ def run_gap(
     if "exact" in names:
         raise ValueError("do not list 'exact' among the solvers: it always runs, as the reference")
     exact_params = dict(exact_params or {})
-    if jobs is None:
+    if jobs is None and backend == "ray":
+        jobs = default_jobs()  # a local Ray's CPUs: each exact task reserves num_workers of them
+    elif jobs is None:
         threads = exact_params.get("num_workers", create_solver("exact").get_params().get("num_workers", 1))
         jobs = max(1, default_jobs() // max(1, int(threads or 1)))
     board = run_leaderboard(
