@@ -156,6 +156,17 @@ def test_base_dead_end_is_repaired_offline():
     assert sol.packing.order == [0, 1]
 
 
+def test_fallback_rules_rescue_a_stranded_sort_order():
+    # A base-mode cut (20 items, this side up, 80 % support) where dblf on the volume order stays
+    # stuck through its repairs; another rule and order pack it.
+    inst, _ = container_cut(20, container=(100, 100, 100), mode="base", seed=(20260000, 20, 16),
+                            orientations="upright", support=0.8, min_edge=10)
+    with pytest.raises(M.NoPlacementError):
+        M.pack_repaired(inst, M._sort_order(inst, "volume"), "dblf")
+    sol = create_solver("dblf-volume").solve(inst)
+    assert sol.info["fallback"] == ["min-height", "longest"] and not validate(sol.packing)
+
+
 def test_infeasible_base_instance_is_unknown():
     # A 5x1 and a 1x5 bar on a 5x5 floor, fixed, fully supported: they cross on the floor and
     # either rests on 1 of its 5 units on the other: no packing exists.
