@@ -290,7 +290,7 @@ def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = Tru
     if data.support is not None:
         from packzoo.solvers.exact_fixed import add_support
 
-        add_support(m, list(range(n)), pos, size, orient, data.shapes, [True] * n, data.support)
+        add_support(m, list(range(n)), pos, size, orient, data.shapes, [True] * n, data.support, deadline=deadline)
     if data.symmetry:
         if data.rotate:
             m.add(L >= W)
@@ -421,7 +421,7 @@ def _heuristic_packing(instance: Instance, seed: int, deadline: float | None = N
             packing, name = _registered_hint(instance, seed, deadline)
         except (ValueError, RuntimeError):  # a heuristic that does not honour the constraints
             packing, name = None, ""
-        ff = free_first_fit(instance)
+        ff = free_first_fit(instance, deadline)
         if packing is None or ff.surface_area < packing.surface_area:
             return ff, "first-fit"
         return packing, name

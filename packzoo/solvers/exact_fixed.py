@@ -127,6 +127,7 @@ def first_fit(
     many_bins: bool,
     support: float | None,
     weights: ScaledWeights | None,
+    deadline: float | None = None,
 ) -> list[tuple[int, int, int, int, int, int]] | None:
     """An extreme-point first-fit: every item, in ``order``, at the first corner that takes it.
 
@@ -138,7 +139,8 @@ def first_fit(
     allowed). Cheap (cubic in the items) and independent of the EMS engine.
 
     Returns:
-        rows (item, orientation, x, y, z, bin) in placement order.
+        rows (item, orientation, x, y, z, bin) in placement order; None when the ``deadline``
+        (a ``time.perf_counter()`` value) passes first.
     """
     bins: list[dict[str, Any]] = []
 
@@ -150,6 +152,8 @@ def first_fit(
     new_bin()
     rows = []
     for i in order:
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
         shapes = _shapes(instance, i, box)
         w = 0 if weights is None else weights.weights[i]
         placed = False
@@ -202,13 +206,14 @@ def _free_spot(boxes, pt, sh, box, support) -> bool:
     return area >= support_need(support, sh[0] * sh[1])
 
 
-def free_first_fit(instance: Instance) -> Packing:
+def free_first_fit(instance: Instance, deadline: float | None = None) -> Packing:
     """A valid free-mode packing honouring the orientation limits and the support rule: the
     first-fit on square footprints S x S around the volume's cube root, the least surface kept.
 
     The free mode's weight limit is on the total, which the Instance already checks; the floor of
     a footprint wide enough for every item (the last S tried) always takes the next item, so a
-    packing is always found.
+    packing is always found. When the ``deadline`` passes first: every item in a row on the
+    floor, in its first allowed orientation (valid under any orientation limit and support rule).
     """
     order = _heuristic_order(instance)
     widest = max(min(max(sh[0], sh[1]) for _, sh in _shapes(instance, i, None)) for i in range(instance.n))
@@ -219,14 +224,20 @@ def free_first_fit(instance: Instance) -> Packing:
                                   for i in range(instance.n))))
     best: Packing | None = None
     for side in foot:
-        rows = first_fit(instance, order, (side, side, tall), many_bins=False, support=instance.support, weights=None)
+        rows = first_fit(instance, order, (side, side, tall), many_bins=False, support=instance.support, weights=None,
+                         deadline=deadline)
         if rows is None or len(rows) < instance.n:
             continue
         p = Packing(instance, tuple(Placement(i, o, x, y, z) for i, o, x, y, z, _ in rows))
         if not validate(p) and (best is None or p.surface_area < best.surface_area):
             best = p
-    if best is None:  # cannot happen: the widest footprint holds every item side by side on the floor
-        raise RuntimeError("first-fit found no free packing")
+    if best is None:  # out of time (the widest footprint always holds every item on the floor)
+        x, rows_ = 0, []
+        for i in range(instance.n):
+            o = instance.allowed_orientations(i)[0]
+            rows_.append(Placement(i, o, x, 0, 0))
+            x += instance.oriented(i, o)[0]
+        best = Packing(instance, tuple(rows_))
     return best
 
 
@@ -262,7 +273,7 @@ def hint_packing(instance: Instance, deadline: float | None = None) -> tuple[Pac
     order = _heuristic_order(instance)
     cands: list[tuple[Packing, str]] = []
     rows = first_fit(instance, order, _mode_box(instance), many_bins=instance.mode == "bins",
-                     support=sup, weights=scale_weights(instance))
+                     support=sup, weights=scale_weights(instance), deadline=deadline)
     if rows is not None:
         p = Packing(instance, tuple(Placement(i, o, x, y, z, b) for i, o, x, y, z, b in rows))
         if not validate(p):
@@ -513,7 +524,8 @@ class FixedVars:
     rel: dict[tuple[int, int, int, int], Any]
 
 
-def add_support(m, items: list[int], pos, size, orient, shapes, present, support: float, tag: str = "") -> None:
+def add_support(m, items: list[int], pos, size, orient, shapes, present, support: float, tag: str = "",
+                deadline: float | None = None) -> None:
     """The support rule in CP-SAT, sound and complete (see the module docstring).
 
     Args:
@@ -524,8 +536,10 @@ def add_support(m, items: list[int], pos, size, orient, shapes, present, support
         shapes: per item the (orientation, shape) list.
         present: per item a literal "packed" (or True).
         support: the fraction (a float, taken exactly).
+        deadline: raise :class:`~packzoo.solvers.exact.OutOfTime` when it passes (quadratic).
     """
     for i in items:
+        _check_clock(deadline)
         need_i = sum(support_need(support, sh[0] * sh[1]) * lit for (_, sh), lit in zip(shapes[i], orient[i]))
         max_base = max(sh[0] * sh[1] for _, sh in shapes[i])
         contrib = []
@@ -672,7 +686,7 @@ def build_fixed_model(data: FixedData, *, redundant: bool = True, optimize: bool
     elif w is not None:
         m.add(sum(w.weights[i] * present[i] for i in items) <= w.capacity)
     if data.support is not None:
-        add_support(m, items, pos, size, orient, data.shapes, present, data.support)
+        add_support(m, items, pos, size, orient, data.shapes, present, data.support, deadline=deadline)
     if redundant:
         _add_cumulatives(m, data, items, pos, size, orient, present, objective, H)
     _add_symmetry(m, data, pos, size, present, rel, H)

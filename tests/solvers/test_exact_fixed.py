@@ -425,3 +425,16 @@ def test_canonical_hint_satisfies_the_symmetry_broken_model(mode, compact):
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10
         assert solver.status_name(solver.solve(model)) in ("OPTIMAL", "FEASIBLE")
+
+
+def test_out_of_time_hints_stay_valid():
+    # With the clock already out: the fixed-mode first-fit gives up, the free one falls back to a
+    # row on the floor, which every orientation limit and support rule accepts.
+    from packzoo.solvers.exact_fixed import first_fit, free_first_fit
+
+    inst = Instance([[3, 1, 2], [1, 2, 1], [2, 2, 2]], orientations=["fixed", "upright", "all"], support=1.0)
+    assert first_fit(inst, [0, 1, 2], (9, 9, 9), many_bins=False, support=1.0, weights=None, deadline=0.0) is None
+    row = free_first_fit(inst, deadline=0.0)
+    assert not validate(row) and all(p.z == 0 for p in row.placements)
+    sol = create_solver("exact", num_workers=1).solve(inst, seed=0, time_limit=30)
+    assert sol.status == "optimal" and not validate(sol.packing) and sol.packing.surface_area == brute_force(inst)
