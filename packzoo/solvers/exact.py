@@ -443,14 +443,19 @@ def _registered_hint(instance: Instance, seed: int, deadline: float | None) -> t
 
 
 class ExactSolver(BaseSolver):
-    """CP-SAT exact solver for the free-bin 3D packing problem (surface 2(LW + LH + WH)).
+    """CP-SAT exact solver for every mode: free (surface 2(LW + LH + WH)), base (height),
+    container (packed volume) and bins (bins used), under orientation limits, support and weights.
 
     Args:
         num_workers: CP-SAT search workers (threads); >= 1.
         time_limit: default time limit in seconds (None: none) when ``solve`` is not given one.
-        symmetry: break symmetries (L >= W >= H, mirrored anchor item, identical items ordered).
-        hint: start from a heuristic packing (lsa-lws, else sort-volume) and bound the surface by
-            it. Without it a fallback packing is still computed when the search finds none.
+        symmetry: break symmetries (free: L >= W >= H when every orientation is allowed; all
+            modes: mirrored anchor item, identical items ordered; bins: bin labels in first
+            appearance, a clique of mutually exclusive items in bins 0..c-1).
+        hint: start from a heuristic packing (free: lsa-lws, else sort-volume; fixed modes: the
+            better of a first-fit and the engine's ``pack_order``) and bound the objective by it.
+            Without it the fallback packing is still computed and returned if the search finds
+            nothing better.
         redundant: add the redundant volume and per-axis cumulative constraints.
         compact: fixed modes only: require pushed packings (every item at 0 or against another
             item's far face on each axis; a dominance rule, valid since pushing an item towards
@@ -458,8 +463,13 @@ class ExactSolver(BaseSolver):
         log: let CP-SAT log its search to stdout (off by default: solvers return, never print).
 
     Returns from ``solve``: status "optimal" (proven), "feasible" (time limit: the best packing and
-    ``bound`` = a proven lower bound on the optimal surface) or "unknown" (never: a heuristic
-    packing is always at hand). ``info`` has ``stopped_by_time``, ``cp_status``, ``hint_surface``,
+    ``bound`` = the proven bound in the mode's objective: a lower bound on the surface, height or
+    bins, an upper bound on the packed volume in container mode) or "unknown" (free mode: never, a
+    heuristic packing is always at hand; base mode under a support rule: no packing found in
+    time). With float weights that are not decimals of at most 6 places the fixed-mode model
+    rounds them conservatively and claims no optimum ("feasible", ``bound`` None). A base
+    instance whose support rule no packing meets raises ValueError. ``info`` has
+    ``stopped_by_time``, ``cp_status``, ``hint_surface`` (fixed modes: ``hint_objective``),
     ``hint_solver``, ``wall_cp`` (seconds of the main CP-SAT search) and, with several workers,
     ``wall_tie_break`` (seconds of the one-worker pass that makes the packing deterministic),
     ``deterministic_time`` (CP-SAT's load-independent work measure) and ``cpu_seconds`` (CPU time
