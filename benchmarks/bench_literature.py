@@ -1,7 +1,7 @@
 """Our solvers on the literature sets, beside every published figure (issue 15).
 
     flock /tmp/packzoo-heavy.lock .venv/bin/python benchmarks/bench_literature.py \
-        [--rr 50] [--jiang 50] [--mpv 10] [--zhao 500] [--out results/literature] [--only rr,jiang,mpv,zhao]
+        [--rr 100] [--jiang 100] [--mpv 20] [--zhao 1000] [--out results/literature] [--only rr,jiang,mpv,zhao]
 
 Every set runs through :func:`packzoo.solvers.leaderboard.run_leaderboard` (every packing
 refereed by the validator) into its own resumable folder ``OUT/<set>/``: an interrupted run
@@ -38,6 +38,7 @@ import numpy as np
 from packzoo._io import atomic_write_text
 from packzoo.envs import Packing, Placement, bins_lower_bound, instance_set
 from packzoo.envs import literature as L
+from packzoo.envs.generators import SET_SIZE
 from packzoo.solvers.leaderboard import run_leaderboard
 
 RR_SOLVERS = ("local-search", "ptrnet-sample128", "lsa-lws")
@@ -197,13 +198,16 @@ def targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rr", type=int, default=50, help="instances per rr set")
-    p.add_argument("--jiang", type=int, default=50, help="instances per jiang set")
-    p.add_argument("--mpv", type=int, default=10, help="instances per mpv set")
-    p.add_argument("--zhao", type=int, default=500, help="instances per zhao set")
+    p.add_argument("--rr", type=int, default=100, help="instances per rr set")
+    p.add_argument("--jiang", type=int, default=100, help="instances per jiang set")
+    p.add_argument("--mpv", type=int, default=20, help="instances per mpv set")
+    p.add_argument("--zhao", type=int, default=1000, help="instances per zhao set")
     p.add_argument("--only", default="rr,jiang,mpv,zhao", help="families to run, comma-separated")
     p.add_argument("--out", default="results/literature", help="folder of the per-set leaderboards")
     args = p.parse_args(argv)
+    for fam in ("rr", "jiang", "mpv", "zhao"):
+        if not 1 <= getattr(args, fam) <= SET_SIZE:
+            p.error(f"--{fam} must be 1..{SET_SIZE} (a named set holds {SET_SIZE} instances)")
     out = Path(args.out)
     command = "flock /tmp/packzoo-heavy.lock .venv/bin/python benchmarks/bench_literature.py " + " ".join(
         sys.argv[1:] if argv is None else argv)

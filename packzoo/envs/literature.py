@@ -78,8 +78,9 @@ def rr_cut(n: int, *, side: int = RR_SIDE, min_edge: int = RR_MIN_EDGE,
     boxes the cut leaves.
 
     Where the pseudo-code leaves a detail open we chose, and say so: "all points on w" are the
-    integer points j = 0, 1, ..., w (both ends included; they carry the largest weight and are
-    always refused, so about a third of the rounds put the box back); a box put back goes to the
+    integer points j = 0, 1, ..., w (both ends included: with M = 1, the benchmark's, the check
+    j >= M, w - j >= M would otherwise never refuse anything; the ends carry the largest weight,
+    so about a third of the rounds put the box back); a box put back goes to the
     end of the list (the list order does not change any probability). Cut points far from the
     centre are the likelier, so the instances hold many thin slabs. The items are shuffled and
     each listed in a random orientation (Attend2Pack permutes its input and sorts each box's
