@@ -15,9 +15,17 @@ Files (their schema, field by field: ``docs/leaderboard-schema.md``; the report 
   missing (a result is reused only if its set, seed, time limit, solver parameters and instance
   all match). Growing ``--instances`` or adding a solver reuses everything already computed.
 
+Where the solves run (:mod:`packzoo.solvers.backends`): on every CPU of this machine by default
+(``--jobs N``, spawned processes; ``--jobs 1`` solves in this process), or as Ray tasks
+(``--backend ray``: a local Ray, or ``--address`` a cluster's). The records are the serial run's
+whatever the backend (but for the wall times, and a solve its time limit stopped, which a faster or
+idler worker takes further), and the partial file is the same: a run started on one resumes on another.
+
 Example:
     packzoo leaderboard --set uniform-n8 --instances 200 --solvers random,lsa-lws,best-order \
         --time-limit 10 --out results/
+    packzoo leaderboard --set cube-n20 --instances 10000 --solvers local-search --time-limit 1 \
+        --backend ray --address auto --out results/cube-n20
 """
 
 from __future__ import annotations
