@@ -2,10 +2,12 @@
 
 A task is one solve: (instance number, solver name). Every backend runs the same function,
 :func:`solve_task`, which builds the solver once per worker process (from its registered name and
-parameters), warms the compiled engine once, and returns the refereed result record of
-:func:`packzoo.solvers.leaderboard.run_one`. A solve depends only on its instance, solver, parameters
-and seed, never on the process that runs it, so every backend gives the serial run's records (the
-wall times aside; and a solver cut short by its time limit can go further on a faster worker).
+parameters), warms the compiled engine once, and returns the refereed result record of the
+caller's ``run_one`` (the leaderboard's :func:`packzoo.solvers.leaderboard.run_one`, handed over by
+reference, so this module imports nothing of the leaderboard). A solve depends only on its
+instance, solver, parameters and seed, never on the process that runs it, so every backend gives
+the serial run's records (the wall times aside; and a solver cut short by its time limit can go
+further on a faster worker).
 
 Results are handed to a ``finished(k, name, record)`` callback as each one lands, in completion
 order: the leaderboard appends them to its partial file at once, so an interrupted run, local or on
@@ -44,6 +46,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from packzoo.envs.instance import Instance
+from packzoo.solvers.base import SOLVERS, create_solver
 
 #: The backends ``run_leaderboard(backend=...)`` and ``--backend`` accept.
 BACKENDS = ("local", "ray")
@@ -52,6 +55,8 @@ MAX_RETRIES = 3
 
 Task = tuple[int, str]  # (instance number, solver name)
 Finished = Callable[[int, str, dict[str, Any]], None]
+#: ``run_one(solver, name, instance, k, seed, time_limit) -> record``: one refereed solve.
+RunOne = Callable[..., dict[str, Any]]
 
 
 class BackendError(RuntimeError):
@@ -90,8 +95,6 @@ def check_backend(backend: str, address: str | None, jobs: int | None) -> int:
 def portable(name: str) -> bool:
     """Whether a fresh process that imports packzoo can build solver ``name``: its factory is a
     top-level name of a packzoo module (registered when packzoo is imported)."""
-    from packzoo.solvers.base import SOLVERS
-
     factory = SOLVERS._entry(name).factory
     module = getattr(factory, "__module__", "") or ""
     return (module == "packzoo" or module.startswith("packzoo.")) and "<locals>" not in getattr(factory, "__qualname__", "<locals>")
@@ -108,16 +111,14 @@ def _solver_key(name: str, params: dict[str, Any]) -> tuple[str, str]:
 
 
 def solve_task(inst: Instance, k: int, name: str, params: dict[str, Any], seed: int,
-               time_limit: float | None) -> tuple[int, str, dict[str, Any]]:
-    """One solve in a worker: returns ``(k, name, record)``; the solver is built once per worker.
+               time_limit: float | None, run_one: RunOne, warm_up: Callable[[], None]) -> tuple[int, str, dict[str, Any]]:
+    """One solve in a worker: returns ``(k, name, run_one(solver, name, inst, k, seed, time_limit))``;
+    the solver is built once per worker.
 
-    The engine is warmed on the worker's first task, so no solve is charged with loading numba's
+    ``warm_up()`` runs on the worker's first task, so no solve is charged with loading numba's
     cache (a second or so).
     """
     global _WARM
-    from packzoo.solvers.base import create_solver
-    from packzoo.solvers.leaderboard import run_one, warm_up
-
     if not _WARM:
         warm_up()
         _WARM = True
@@ -135,8 +136,8 @@ def _pool_init() -> None:
 # ------------------------------------------------------------------ dispatch
 def run_tasks(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_limit: float | None,
               params: dict[str, dict[str, Any]], finished: Finished, *, built: dict[str, Any],
-              backend: str = "local", jobs: int = 1, address: str | None = None,
-              max_retries: int = MAX_RETRIES) -> None:
+              run_one: RunOne, warm_up: Callable[[], None], backend: str = "local", jobs: int = 1,
+              address: str | None = None, max_retries: int = MAX_RETRIES) -> None:
     """Solve every task of ``todo`` on ``backend``; call ``finished`` once per task as it lands.
 
     Args:
@@ -147,6 +148,9 @@ def run_tasks(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_l
         params: hyperparameters per solver name.
         finished: called with ``(k, name, record)`` in this process.
         built: the solvers built in this process, by name (for solves run here).
+        run_one: one refereed solve, ``run_one(solver, name, instance, k, seed, time_limit)``; a
+            module-level function (workers receive it by reference).
+        warm_up: loads the compiled engine; run once per process before its first solve.
         backend: ``local`` or ``ray``.
         jobs: local worker processes (1: solve in this process), or the CPUs of a local Ray started
             here (ignored when joining a cluster).
@@ -163,23 +167,22 @@ def run_tasks(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_l
     if backend == "local" and min(jobs, len(away)) <= 1:
         here, away = list(todo), []  # one worker would only add its start-up time
     if here:
-        from packzoo.solvers.leaderboard import run_one, warm_up
-
         warm_up()
         for k, n in here:
             finished(k, n, run_one(built[n], n, insts[k], k, seed, time_limit))
     if not away:
         return
     if backend == "ray":
-        run_ray(away, insts, seed, time_limit, params, finished, address=address, num_cpus=jobs,
-                max_retries=max_retries)
+        run_ray(away, insts, seed, time_limit, params, finished, run_one=run_one, warm_up=warm_up,
+                address=address, num_cpus=jobs, max_retries=max_retries)
     else:
-        run_pool(away, insts, seed, time_limit, params, finished, jobs=jobs, max_retries=max_retries)
+        run_pool(away, insts, seed, time_limit, params, finished, run_one=run_one, warm_up=warm_up,
+                 jobs=jobs, max_retries=max_retries)
 
 
 def run_pool(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_limit: float | None,
-             params: dict[str, dict[str, Any]], finished: Finished, *, jobs: int,
-             max_retries: int = MAX_RETRIES) -> None:
+             params: dict[str, dict[str, Any]], finished: Finished, *, run_one: RunOne,
+             warm_up: Callable[[], None], jobs: int, max_retries: int = MAX_RETRIES) -> None:
     """Solve ``todo`` on ``jobs`` spawned processes; see the module docstring.
 
     Raises:
@@ -194,7 +197,7 @@ def run_pool(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_li
     while left:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(left)), mp_context=mp.get_context("spawn"),
                                    initializer=_pool_init)
-        futures = {pool.submit(solve_task, insts[k], k, n, params.get(n, {}), seed, time_limit): (k, n)
+        futures = {pool.submit(solve_task, insts[k], k, n, params.get(n, {}), seed, time_limit, run_one, warm_up): (k, n)
                    for k, n in left}
         broken = False
         try:
@@ -244,8 +247,9 @@ def _import_ray():
 
 
 def run_ray(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_limit: float | None,
-            params: dict[str, dict[str, Any]], finished: Finished, *, address: str | None = None,
-            num_cpus: int | None = None, max_retries: int = MAX_RETRIES, window: int | None = None) -> None:
+            params: dict[str, dict[str, Any]], finished: Finished, *, run_one: RunOne,
+            warm_up: Callable[[], None], address: str | None = None, num_cpus: int | None = None,
+            max_retries: int = MAX_RETRIES, window: int | None = None) -> None:
     """Solve ``todo`` as Ray tasks; see the module docstring.
 
     Uses the Ray this process is already connected to, if any (left running); otherwise joins
@@ -282,7 +286,7 @@ def run_ray(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_lim
                                f"{type(e).__name__}: {e}") from e
         started = True
     try:
-        _stream_ray(ray, todo, insts, seed, time_limit, params, finished, max_retries, window)
+        _stream_ray(ray, todo, insts, seed, time_limit, params, finished, run_one, warm_up, max_retries, window)
     finally:
         if started:
             _shutdown(ray, tmp)
@@ -322,7 +326,7 @@ def _shutdown(ray, tmp: str | None) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _stream_ray(ray, todo, insts, seed, time_limit, params, finished, max_retries, window) -> None:
+def _stream_ray(ray, todo, insts, seed, time_limit, params, finished, run_one, warm_up, max_retries, window) -> None:
     cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
     window = window or max(16, 4 * cpus)
     remote = ray.remote(max_retries=max_retries)(solve_task)
@@ -338,7 +342,8 @@ def _stream_ray(ray, todo, insts, seed, time_limit, params, finished, max_retrie
         while queue or inflight:
             while queue and len(inflight) < window:
                 k, n = queue.pop()
-                ref = remote.options(num_cpus=task_cpus(n)).remote(insts[k], k, n, params.get(n, {}), seed, time_limit)
+                ref = remote.options(num_cpus=task_cpus(n)).remote(insts[k], k, n, params.get(n, {}), seed, time_limit,
+                                                                   run_one, warm_up)
                 inflight[ref] = (k, n)
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
             if ready:  # and whatever else landed meanwhile

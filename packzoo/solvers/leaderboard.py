@@ -534,7 +534,7 @@ def run_leaderboard(
     try:
         if todo:
             run_tasks(todo, insts, seed, time_limit, {n: params.get(n, {}) for n in names}, finished,
-                      built=built, backend=backend, jobs=jobs, address=address)
+                      built=built, run_one=run_one, warm_up=warm_up, backend=backend, jobs=jobs, address=address)
     finally:
         if bar is not None:
             bar.close()
