@@ -691,7 +691,7 @@ def build_fixed_model(data: FixedData, *, redundant: bool = True, optimize: bool
         _add_cumulatives(m, data, items, pos, size, orient, present, objective, H)
     _add_symmetry(m, data, pos, size, present, rel, H)
     if data.compact:
-        _add_compaction(m, items, pos, size, local_x, present)
+        _add_compaction(m, items, pos, size, local_x, present, deadline)
     if optimize:
         if mode == "container":
             m.maximize(objective)
@@ -734,9 +734,10 @@ def _add_cumulatives(m, data: FixedData, items, pos, size, orient, present, obje
         m.add_cumulative(intervals, demands, caps[k])
 
 
-def _add_compaction(m, items, pos, size, local_x, present) -> None:
+def _add_compaction(m, items, pos, size, local_x, present, deadline: float | None) -> None:
     """Every item at 0 or against another item's far face, on every axis (pushed packings)."""
     for i in items:
+        _check_clock(deadline)  # quadratic in the items
         for k in range(3):
             lits = []
             z0 = m.new_bool_var(f"at0_{i}{k}")
@@ -891,6 +892,9 @@ def solve_fixed(instance: Instance, *, seed: int, deadline: float | None, num_wo
         model, var = build_fixed_model(data, redundant=redundant, deadline=deadline)
     except OutOfTime:
         info.update(cp_status="NOT_STARTED", stopped_by_time=True, cpu_seconds=time.process_time() - cpu0)
+        if fallback is not None and exact_weights and _value(fallback) == lo_proven:
+            info["proven_by"] = "bound"  # the hint meets the mode's proven bound: optimal as it is
+            return Solution(fallback, "optimal", float(lo_proven), info=info)
         return Solution(fallback, "feasible" if fallback is not None else "unknown",
                         float(lo_proven) if exact_weights else None, info=info)
     t0 = time.perf_counter()
@@ -926,6 +930,9 @@ def solve_fixed(instance: Instance, *, seed: int, deadline: float | None, num_wo
         if packing is None:
             return Solution(None, "unknown", float(lo_proven) if exact_weights else None, info=info)
         val = _value(packing)
+        if exact_weights and val == lo_proven:
+            info["proven_by"] = "bound"  # the hint meets the mode's proven bound: optimal as it is
+            return Solution(packing, "optimal", float(val), info=info)
         bound = min(cp_bound, data.obj_hi) if instance.mode == "container" else max(cp_bound, lo_proven)
         bound = max(bound, val) if instance.mode == "container" else min(bound, val)
         return Solution(packing, "feasible", float(bound) if exact_weights else None, info=info)

@@ -438,3 +438,24 @@ def test_out_of_time_hints_stay_valid():
     assert not validate(row) and all(p.z == 0 for p in row.placements)
     sol = create_solver("exact", num_workers=1).solve(inst, seed=0, time_limit=30)
     assert sol.status == "optimal" and not validate(sol.packing) and sol.packing.surface_area == brute_force(inst)
+
+
+def test_a_hint_that_meets_the_bound_is_optimal_without_a_search(monkeypatch):
+    # When the clock stops the model's building, the heuristic start is returned; it is optimal
+    # exactly when it meets the mode's proven bound (a full container, k bins of a k-bin cut).
+    import packzoo.solvers.exact_fixed as ef
+
+    def no_time(*args, **kwargs):
+        raise ef.OutOfTime
+
+    monkeypatch.setattr(ef, "build_fixed_model", no_time)
+    seen = set()
+    for seed in range(20):
+        inst, cut = container_cut(6, container=(10, 10, 10), seed=seed)
+        hint, _ = ef.hint_packing(inst)
+        sol = create_solver("exact", num_workers=1).solve(inst, seed=0, time_limit=30)
+        assert not validate(sol.packing) and sol.packing.packed_volume == hint.packed_volume
+        full = hint.packed_volume == cut.packed_volume
+        assert sol.status == ("optimal" if full else "feasible") and sol.bound == 1000
+        seen.add(full)
+    assert seen == {True, False}
