@@ -2,7 +2,7 @@
 
 The registered solver ``exact`` (:class:`packzoo.solvers.exact.ExactSolver`) hands every instance
 whose mode is not ``free`` to :func:`solve_fixed`; the free mode keeps its own model in exact.py
-and borrows :func:`add_support` and :func:`first_fit` from here. Same shape as exact.py: data ->
+and borrows :func:`add_support` and :func:`free_first_fit` from here. Same shape as exact.py: data ->
 model -> solve -> extract, each a function; the search runs through exact.py's
 :func:`~packzoo.solvers.exact.solve_model` (worker thread, clean Ctrl-C, one seed).
 
@@ -23,10 +23,11 @@ The model (every mode):
   rounded conservatively (weights up, capacity down) and then no optimum is claimed.
 - support (the fraction rule): for each ordered pair (i on j) a literal "j's top is at i's bottom"
   and the xy-overlap, bounded above by min(end) - max(start) terms (never more than the true
-  overlap) and multiplied to an area; an item above the floor needs q * sum(area) >= p * base
-  area for the fraction p/q. Sound: the model never counts more support than the packing has
-  (supporters with tops at one z have disjoint footprints, so their overlaps add); complete: the
-  true overlaps satisfy it. See :func:`add_support`.
+  overlap) and multiplied to an area; an item above the floor needs sum(area) >= ceil(f * base
+  area), f the float's exact value as the validator takes it (an integer per orientation, so the
+  constraint is linear and exact). Sound: the model never counts more support than the packing
+  has (supporters with tops at one z have disjoint footprints, so their overlaps add); complete:
+  the true overlaps satisfy it. See :func:`add_support`.
 
 Symmetry breaking, each step valid as a lexicographic-minimum argument over the relabelled and
 mirrored packings (so the heuristic hint is mapped onto the same canonical form, see
@@ -35,11 +36,14 @@ support; in bins mode only its own bin is mirrored); identical items (the same a
 weight) ordered by their (global) x, present ones first in container mode; in bins mode the items
 taken in a fixed order (a greedy clique of items no two of which share a bin, then the rest by
 decreasing volume) open bins in first-appearance order, so the clique sits in bins 0..c-1 and the
-bins used are always 0..max b.
+bins used are always 0..max b. Without a support rule, also a dominance rule: pushed packings only
+(every item at 0 or against another item's far face on every axis; pushing towards the origin
+keeps a packing valid and its objective, and a support rule is what it could break).
 
 Bounds: ``packzoo.envs.packing.bound`` (the height bound, the bins bound, the volume upper
-bound), the clique size for bins, and the hint's objective (a first-fit by decreasing volume, or
-``packzoo.envs.fixed.pack_order`` when that engine is importable: the better of the two).
+bound), the clique size for bins, and the hint's objective (the better of a local first-fit by
+decreasing volume and the engine's ``packzoo.envs.fixed.pack_order``). A start that meets the
+proven bound is optimal even when the clock stops the search.
 """
 
 from __future__ import annotations
