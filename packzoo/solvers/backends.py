@@ -97,7 +97,8 @@ def portable(name: str) -> bool:
     top-level name of a packzoo module (registered when packzoo is imported)."""
     factory = SOLVERS._entry(name).factory
     module = getattr(factory, "__module__", "") or ""
-    return (module == "packzoo" or module.startswith("packzoo.")) and "<locals>" not in getattr(factory, "__qualname__", "<locals>")
+    top_level = "<locals>" not in getattr(factory, "__qualname__", "<locals>")
+    return (module == "packzoo" or module.startswith("packzoo.")) and top_level
 
 
 # ------------------------------------------------------------------ the worker side
@@ -111,7 +112,8 @@ def _solver_key(name: str, params: dict[str, Any]) -> tuple[str, str]:
 
 
 def solve_task(inst: Instance, k: int, name: str, params: dict[str, Any], seed: int,
-               time_limit: float | None, run_one: RunOne, warm_up: Callable[[], None]) -> tuple[int, str, dict[str, Any]]:
+               time_limit: float | None, run_one: RunOne,
+               warm_up: Callable[[], None]) -> tuple[int, str, dict[str, Any]]:
     """One solve in a worker: returns ``(k, name, run_one(solver, name, inst, k, seed, time_limit))``;
     the solver is built once per worker.
 
@@ -197,8 +199,8 @@ def run_pool(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_li
     while left:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(left)), mp_context=mp.get_context("spawn"),
                                    initializer=_pool_init)
-        futures = {pool.submit(solve_task, insts[k], k, n, params.get(n, {}), seed, time_limit, run_one, warm_up): (k, n)
-                   for k, n in left}
+        futures = {pool.submit(solve_task, insts[k], k, n, params.get(n, {}), seed, time_limit, run_one,
+                               warm_up): (k, n) for k, n in left}
         broken = False
         try:
             pending = set(futures)
@@ -282,7 +284,8 @@ def run_ray(todo: Sequence[Task], insts: Sequence[Instance], seed: int, time_lim
             if not isinstance(e, Exception):
                 raise
             # Ray raises ConnectionError, RuntimeError, ValueError ...
-            raise BackendError(f"could not {'start a local Ray' if address is None else f'join the Ray cluster at {address!r}'}: "
+            what = "start a local Ray" if address is None else f"join the Ray cluster at {address!r}"
+            raise BackendError(f"could not {what}: "
                                f"{type(e).__name__}: {e}") from e
         started = True
     try:
