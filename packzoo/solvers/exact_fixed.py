@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from packzoo.envs.fixed import pack_order
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, validate
 from packzoo.solvers.base import Solution
@@ -272,7 +273,8 @@ def _objective_key(packing: Packing) -> float:
 
 def hint_packing(instance: Instance, deadline: float | None = None) -> tuple[Packing | None, str]:
     """A valid packing to start from: the better of the local first-fit and the engine's
-    ``pack_order`` (when ``packzoo.envs.fixed`` exists), or (None, "") when neither finds one."""
+    :func:`packzoo.envs.fixed.pack_order` (both by decreasing volume), or (None, "") when
+    neither finds one (a base-mode dead end of the support rule, or the deadline)."""
     sup = instance.support
     order = _heuristic_order(instance)
     cands: list[tuple[Packing, str]] = []
@@ -284,16 +286,11 @@ def hint_packing(instance: Instance, deadline: float | None = None) -> tuple[Pac
             cands.append((p, "first-fit"))
     if deadline is None or time.perf_counter() < deadline:
         try:
-            from packzoo.envs.fixed import pack_order
-        except ImportError:  # the engine is optional here: the first-fit alone gives a hint
-            pack_order = None
-        if pack_order is not None:
-            try:
-                p = pack_order(instance, order)
-            except ValueError:
-                p = None
-            if p is not None and not validate(p):
-                cands.append((p, "pack_order"))
+            p = pack_order(instance, order)
+        except ValueError:  # NoPlacementError: a base-mode dead end of the support rule
+            p = None
+        if p is not None and not validate(p):
+            cands.append((p, "pack_order"))
     if not cands:
         return None, ""
     return min(cands, key=lambda c: _objective_key(c[0]))
