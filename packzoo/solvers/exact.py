@@ -51,6 +51,15 @@ from packzoo._checks import positive_int
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, lower_bound, validate
 from packzoo.solvers.base import BaseSolver, Solution, create_solver, list_solvers, register_solver
+from packzoo.solvers.exact_fixed import (  # noqa: F401  (OutOfTime, solve_model: public here as before)
+    OutOfTime,
+    _check_clock,
+    _remaining,
+    add_support,
+    free_first_fit,
+    solve_fixed,
+    solve_model,
+)
 
 # Hint heuristics in order of preference (the first registered one is used).
 HINT_SOLVERS = ("lsa-lws", "sort-volume")
@@ -205,15 +214,6 @@ def build_data(instance: Instance, hint_packing: Packing | None, *, symmetry: bo
                      rotate=rotate, mirror=mirror if symmetry else (), support=instance.support)
 
 
-class OutOfTime(Exception):
-    """The deadline passed while the model was being built (quadratic in the items)."""
-
-
-def _check_clock(deadline: float | None) -> None:
-    if deadline is not None and time.perf_counter() > deadline:
-        raise OutOfTime
-
-
 def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = True, deadline: float | None = None):
     """The CP-SAT model of ``data``; returns (model, variables).
 
@@ -288,8 +288,6 @@ def build_model(data: ExactData, *, redundant: bool = True, optimize: bool = Tru
                 demands.append(dem)
             m.add_cumulative(intervals, demands, caps[k])
     if data.support is not None:
-        from packzoo.solvers.exact_fixed import add_support
-
         add_support(m, list(range(n)), pos, size, orient, data.shapes, [True] * n, data.support, deadline=deadline)
     if data.symmetry:
         if data.rotate:
@@ -340,60 +338,6 @@ def _add_hint(m, data: ExactData, var: _Vars) -> None:
         m.add_hint(lit, (pi[k] + si[k] <= pj[k]) if side == 0 else (pj[k] + sj[k] <= pi[k]))
 
 
-def solve_model(model, *, time_limit: float | None, num_workers: int, seed: int, log: bool = False):
-    """Run CP-SAT; returns (solver, status).
-
-    With one worker CP-SAT is deterministic for a given seed (unless the clock stops it); with
-    more it is not, which :class:`ExactSolver` repairs with a one-worker tie-break pass.
-
-    Ctrl-C raises KeyboardInterrupt here, promptly: CP-SAT's own SIGINT handler is off (it would
-    end the search as if the time limit had struck, and a cut-short solve would pass for a finished
-    one). The search runs in a worker thread; while it runs, SIGINT only raises a flag, and the
-    main thread stops the search, waits for it and raises KeyboardInterrupt. (Raising inside the
-    wait instead left the process aborting at exit: "terminate called without an active exception".)
-    """
-    import signal
-    import threading
-
-    from ortools.sat.python import cp_model
-
-    solver = cp_model.CpSolver()
-    p = solver.parameters
-    p.num_workers = num_workers
-    p.random_seed = seed
-    p.catch_sigint_signal = False
-    if time_limit is not None:
-        p.max_time_in_seconds = max(0.01, time_limit)
-    p.log_search_progress = log
-    if threading.current_thread() is not threading.main_thread():
-        return solver, solver.solve(model)  # signals go to the main thread: nothing to catch here
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["status"] = solver.solve(model)
-        except BaseException as e:  # re-raised in the caller's thread
-            box["error"] = e
-
-    interrupted: list[int] = []
-    old = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    try:
-        thread = threading.Thread(target=work, name="cp-sat", daemon=True)
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.05)
-            if interrupted:
-                solver.stop_search()
-                thread.join()
-    finally:
-        signal.signal(signal.SIGINT, old)
-    if interrupted:
-        raise KeyboardInterrupt
-    if "error" in box:
-        raise box["error"]
-    return solver, box["status"]
-
-
 def extract(solver, data: ExactData, var: _Vars) -> Packing:
     """The packing in the solver's current solution."""
     inst = data.instance
@@ -414,8 +358,6 @@ def _heuristic_packing(instance: Instance, seed: int, deadline: float | None = N
     the heuristics' packing breaks a constraint (or they refuse the instance).
     """
     if instance.is_constrained:
-        from packzoo.solvers.exact_fixed import free_first_fit
-
         try:
             packing: Packing | None
             packing, name = _registered_hint(instance, seed, deadline)
@@ -524,8 +466,6 @@ class ExactSolver(BaseSolver):
             deadline = time.perf_counter() + float(self.time_limit)
         seed = int(rng.integers(0, 2**31 - 1))
         if instance.mode != "free":
-            from packzoo.solvers.exact_fixed import solve_fixed
-
             return solve_fixed(instance, seed=seed, deadline=deadline, num_workers=self.num_workers,
                                symmetry=self.symmetry, hint=self.hint, redundant=self.redundant, log=self.log,
                                compact=self.compact)
@@ -606,11 +546,6 @@ class ExactSolver(BaseSolver):
             raise RuntimeError(f"tie-break pass says {solver.status_name(status)}: a bug in the model")
         info["stopped_by_time"] = True
         return packing
-
-
-def _remaining(deadline: float | None) -> float | None:
-    """Seconds left before ``deadline`` (never negative), None without a deadline."""
-    return None if deadline is None else max(0.0, deadline - time.perf_counter())
 
 
 register_solver(

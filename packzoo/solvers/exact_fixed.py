@@ -2,9 +2,10 @@
 
 The registered solver ``exact`` (:class:`packzoo.solvers.exact.ExactSolver`) hands every instance
 whose mode is not ``free`` to :func:`solve_fixed`; the free mode keeps its own model in exact.py
-and borrows :func:`add_support` and :func:`free_first_fit` from here. Same shape as exact.py: data ->
+and borrows :func:`add_support`, :func:`free_first_fit` and the CP-SAT runner :func:`solve_model`
+(with :class:`OutOfTime`) from here, so that the import goes one way. Same shape as exact.py: data ->
 model -> solve -> extract, each a function; the search runs through exact.py's
-:func:`~packzoo.solvers.exact.solve_model` (worker thread, clean Ctrl-C, one seed).
+:func:`solve_model` (worker thread, clean Ctrl-C, one seed).
 
 The model (every mode):
 
@@ -60,12 +61,82 @@ from packzoo.envs.fixed import pack_order
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, validate
 from packzoo.solvers.base import Solution
-from packzoo.solvers.exact import OutOfTime, _check_clock, _remaining, solve_model
 
 #: The fixed modes this module solves.
 FIXED_MODES = ("base", "container", "bins")
 #: Decimal places tried when scaling float weights to integers exactly.
 WEIGHT_DECIMALS = 6
+
+
+# --- the CP-SAT plumbing shared with exact.py (here, so that the import goes one way) ----------
+
+
+class OutOfTime(Exception):
+    """The deadline passed while the model was being built (quadratic in the items)."""
+
+
+def _check_clock(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise OutOfTime
+
+
+def _remaining(deadline: float | None) -> float | None:
+    """Seconds left before ``deadline`` (never negative), None without a deadline."""
+    return None if deadline is None else max(0.0, deadline - time.perf_counter())
+
+
+def solve_model(model, *, time_limit: float | None, num_workers: int, seed: int, log: bool = False):
+    """Run CP-SAT; returns (solver, status).
+
+    With one worker CP-SAT is deterministic for a given seed (unless the clock stops it); with
+    more it is not, which the solvers repair with a one-worker tie-break pass.
+
+    Ctrl-C raises KeyboardInterrupt here, promptly: CP-SAT's own SIGINT handler is off (it would
+    end the search as if the time limit had struck, and a cut-short solve would pass for a finished
+    one). The search runs in a worker thread; while it runs, SIGINT only raises a flag, and the
+    main thread stops the search, waits for it and raises KeyboardInterrupt. (Raising inside the
+    wait instead left the process aborting at exit: "terminate called without an active exception".)
+    """
+    import signal
+    import threading
+
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = num_workers
+    p.random_seed = seed
+    p.catch_sigint_signal = False
+    if time_limit is not None:
+        p.max_time_in_seconds = max(0.01, time_limit)
+    p.log_search_progress = log
+    if threading.current_thread() is not threading.main_thread():
+        return solver, solver.solve(model)  # signals go to the main thread: nothing to catch here
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["status"] = solver.solve(model)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+
+    interrupted: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:
+        thread = threading.Thread(target=work, name="cp-sat", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.05)
+            if interrupted:
+                solver.stop_search()
+                thread.join()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if interrupted:
+        raise KeyboardInterrupt
+    if "error" in box:
+        raise box["error"]
+    return solver, box["status"]
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -537,7 +608,7 @@ def add_support(m, items: list[int], pos, size, orient, shapes, present, support
         shapes: per item the (orientation, shape) list.
         present: per item a literal "packed" (or True).
         support: the fraction (a float, taken exactly).
-        deadline: raise :class:`~packzoo.solvers.exact.OutOfTime` when it passes (quadratic).
+        deadline: raise :class:`OutOfTime` when it passes (quadratic).
     """
     for i in items:
         _check_clock(deadline)
