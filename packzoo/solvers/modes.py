@@ -241,12 +241,13 @@ class OrderSearch(_ModesSolver):
         cur_s = best_s
         evaluated = 0
         t_pack = 0.0
+        reached = _status(best_p) == "optimal"
         if n >= 2:
             while evaluated < self.iterations:
                 if deadline is not None and time.perf_counter() + t_pack > deadline:
                     stopped = True
                     break
-                if best_p is not None and _status(best_p) == "optimal":
+                if reached:
                     break
                 i = int(rng.integers(n))
                 j = int((i + rng.integers(1, n)) % n)
@@ -269,6 +270,7 @@ class OrderSearch(_ModesSolver):
                     cur, cur_s = cand, s
                     if s < best_s:
                         best_p, best_s = p, s
+                        reached = _status(p) == "optimal"  # the bound costs: only on a new best
         info = {"evaluated": evaluated, "start": start_by, "start_score": list(start_s),
                 "score": list(best_s), "stopped_by_time": stopped, "rule": rule}
         return Solution(best_p, _status(best_p), info=info)
