@@ -147,7 +147,7 @@ def table(name: str, rows: dict[str, dict[str, Any]], k: int, time_limit: float 
     lines += [head, "  " + "-" * (len(head) - 2)]
     for s, r in sorted(rows.items(), key=lambda kv: -(kv[1]["mean"] or 0)):
         ex = {"zhao": r.get("items"), "rr": r.get("utilisation")}.get(key)
-        who = "ours (offline): " if s in ZHAO_OFFLINE else "ours: "
+        who = "ours (offline): " if key == "zhao" and s in ZHAO_OFFLINE else "ours: "
         lines.append(f"  {who + s:46s} {_f(r['mean'], '.4f'):>12s} {_f(r['min'], '.4f'):>7s}"
                      + (f" {_f(ex, '.2f' if key == 'zhao' else '.3f'):>7s}" if extra_name else "")
                      + f" {_f(r['seconds'], '.3f'):>8s} {r['invalid']:>7d}")
