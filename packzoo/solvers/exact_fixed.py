@@ -342,26 +342,49 @@ def _objective_key(packing: Packing) -> float:
     return float(packing.bins_used)
 
 
+#: Placement rules of the engine tried for the start (beside the local first-fit).
+HINT_RULES = ("auto", "boundary", "ems-fit")
+
+
+def _hint_orders(instance: Instance) -> dict[str, list[int]]:
+    """Item orders for the start: decreasing volume, largest base area, longest base side (the
+    last two matter under a support rule, where wide items belong low)."""
+    n = instance.n
+    shapes = [_shapes(instance, i, None) for i in range(n)]
+    keys = {
+        "volume": instance.dims.astype(np.int64).prod(axis=1),
+        "base-area": np.array([max(sh[0] * sh[1] for _, sh in s) for s in shapes], dtype=np.int64),
+        "base-side": np.array([max(max(sh[0], sh[1]) for _, sh in s) for s in shapes], dtype=np.int64),
+    }
+    return {name: [int(i) for i in np.lexsort((np.arange(n), -key))] for name, key in keys.items()}
+
+
 def hint_packing(instance: Instance, deadline: float | None = None) -> tuple[Packing | None, str]:
-    """A valid packing to start from: the better of the local first-fit and the engine's
-    :func:`packzoo.envs.fixed.pack_order` (both by decreasing volume), or (None, "") when
-    neither finds one (a base-mode dead end of the support rule, or the deadline)."""
+    """A valid packing to start from: the best of the local first-fit and the engine's
+    :func:`packzoo.envs.fixed.pack_order` with the rules :data:`HINT_RULES`, each on the orders of
+    :func:`_hint_orders`; or (None, "") when none finds one (a base-mode dead end of the support
+    rule every time, or the deadline). Each try costs about one packing of the instance."""
     sup = instance.support
-    order = _heuristic_order(instance)
     cands: list[tuple[Packing, str]] = []
-    rows = first_fit(instance, order, _mode_box(instance), many_bins=instance.mode == "bins",
-                     support=sup, weights=scale_weights(instance), deadline=deadline)
-    if rows is not None:
-        p = Packing(instance, tuple(Placement(i, o, x, y, z, b) for i, o, x, y, z, b in rows))
-        if not validate(p):
-            cands.append((p, "first-fit"))
-    if deadline is None or time.perf_counter() < deadline:
-        try:
-            p = pack_order(instance, order)
-        except ValueError:  # NoPlacementError: a base-mode dead end of the support rule
-            p = None
-        if p is not None and not validate(p):
-            cands.append((p, "pack_order"))
+    weights = scale_weights(instance)
+    for oname, order in _hint_orders(instance).items():
+        rows = first_fit(instance, order, _mode_box(instance), many_bins=instance.mode == "bins",
+                         support=sup, weights=weights, deadline=deadline)
+        if rows is not None:
+            p = Packing(instance, tuple(Placement(i, o, x, y, z, b) for i, o, x, y, z, b in rows))
+            if not validate(p):
+                cands.append((p, f"first-fit/{oname}"))
+        for rule in HINT_RULES:
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            try:
+                p = pack_order(instance, order, rule=rule)
+            except ValueError:  # NoPlacementError: a base-mode dead end of the support rule
+                continue
+            if not validate(p):
+                cands.append((p, f"pack_order:{rule}/{oname}"))
+        if instance.support is None and cands and oname == "volume":
+            break  # without a support rule decreasing volume serves; the other orders are for support
     if not cands:
         return None, ""
     return min(cands, key=lambda c: _objective_key(c[0]))
