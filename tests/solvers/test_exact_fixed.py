@@ -459,3 +459,19 @@ def test_a_hint_that_meets_the_bound_is_optimal_without_a_search(monkeypatch):
         assert sol.status == ("optimal" if full else "feasible") and sol.bound == 1000
         seen.add(full)
     assert seen == {True, False}
+
+
+def test_no_start_and_no_time_is_an_honest_unknown(monkeypatch):
+    # A base-mode support rule can leave every heuristic at a dead end; if the clock then stops
+    # the model too, there is no packing to give: status "unknown", no packing, the proven bound.
+    import packzoo.solvers.exact_fixed as ef
+
+    def no_time(*args, **kwargs):
+        raise ef.OutOfTime
+
+    monkeypatch.setattr(ef, "hint_packing", lambda instance, deadline=None: (None, ""))
+    monkeypatch.setattr(ef, "build_fixed_model", no_time)
+    inst, cut = container_cut(8, container=(6, 6, 7), mode="base", orientations="upright", support=1.0, seed=0)
+    sol = create_solver("exact", num_workers=1).solve(inst, seed=0, time_limit=30)
+    assert sol.status == "unknown" and sol.packing is None
+    assert sol.bound is not None and sol.bound <= cut.height
