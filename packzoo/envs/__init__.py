@@ -1,6 +1,17 @@
 """The centre of packzoo: instances, packings, the EMS engine and the Gymnasium environments."""
 
-from packzoo.envs.binpack import ENV_IDS, BinPack3DEnv, BinPack3DPlaceEnv, InvalidActionError, ResetNeededError
+from packzoo.envs import literature
+from packzoo.envs.binpack import (
+    ENV_IDS,
+    FAMILIES,
+    MODE_DEFAULTS,
+    BinPack3DEnv,
+    BinPack3DPlaceEnv,
+    InstanceGenerator,
+    InvalidActionError,
+    ResetNeededError,
+)
+from packzoo.envs.online import DEFAULT_SUPPORT, BinPack3DOnlineEnv
 from packzoo.envs.ems import EMSState, evaluate_orders
 from packzoo.envs.generators import (
     Stream,
@@ -37,6 +48,12 @@ __all__ = [
     "read_instance",
     "read_instances",
     "ENV_IDS",
+    "FAMILIES",
+    "MODE_DEFAULTS",
+    "BinPack3DOnlineEnv",
+    "DEFAULT_SUPPORT",
+    "InstanceGenerator",
+    "literature",
     "BinPack3DEnv",
     "BinPack3DPlaceEnv",
     "EMSState",

@@ -38,7 +38,9 @@ class Solution:
     Attributes:
         packing: the packing found (None only with status "unknown" and no packing at all).
         status: "optimal" (proven), "feasible" (a packing, optimality not proven) or "unknown".
-        bound: a proven lower bound on the optimal surface, if the solver has one.
+        bound: the proven bound on the optimum in the mode's objective, if the solver has one: a
+            lower bound on the surface (free), height (base) or bins (bins), an upper bound on
+            the packed volume (container).
         seconds: wall time of the solve.
         info: solver-specific facts (orders tried, nodes, ...); JSON-serialisable.
     """

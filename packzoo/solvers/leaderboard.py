@@ -602,7 +602,7 @@ def _parse_param(text: str) -> tuple[str, str, Any]:
 def build_parser(prog: str = "packzoo leaderboard") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Run solvers on a named instance set, validate every packing, rank, save.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50 (free mode), container-n5..n100, base-n5..n100, bins-n10..n200, or an instance file (.json, .csv) or a folder of them")
+    p.add_argument("--set", dest="set_name", default="uniform-n8", help="instance set: uniform-n8|10|12, orders-n8|10|12, cube-n8..cube-n50 (free mode), container-n5..n100, base-n5..n100, bins-n10..n200; from the literature rr-n10|20|30|50, jiang-n20|30|50|100, mpv-c1..c9-n50|100|150|200, zhao-rs|cut1|cut2; or an instance file (.json, .csv) or a folder of them")
     p.add_argument("--instances", type=int, default=200, help="how many instances of the set (the first ones)")
     p.add_argument("--solvers", default="random,sort-volume,lsa-lws,best-order", help="comma-separated solver names (see `packzoo solvers`)")
     p.add_argument("--time-limit", type=float, default=10.0, help="seconds per solve")

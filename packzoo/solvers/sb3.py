@@ -26,7 +26,25 @@ from packzoo.zoo.weights import weights_path
 SHIPPED = {
     "sb3-maskppo-n10": "MaskablePPO on packzoo/BinPack3D-v0 (agent picks the item order, LSA places), N=10",
     "sb3-maskppo-place-n10": "MaskablePPO on packzoo/BinPack3DPlace-v0 (agent picks item, orientation, EMS), N=10",
+    "sb3-maskppo-online-c10": "MaskablePPO on packzoo/BinPack3DOnline-v0 (items arrive; it places the arriving one), "
+                              "Zhao et al. 2021's setting",
 }
+#: What the generic ``sb3`` solver may be given: each agent packs the mode it was trained on.
+ANY_MODE = (("free", "base", "container", "bins"), True)
+
+
+def agent_modes(name: str, directory: str | os.PathLike | None = None) -> tuple[tuple[str, ...], bool]:
+    """The modes an agent packs and whether it honours constraints, from its card (no torch): the
+    mode it was trained on; constraints when it observes them (any mode but free, and the online
+    env, whose masks come from the engine that checks every constraint)."""
+    from packzoo.zoo.weights import load_card
+
+    try:
+        cfg = load_card(name, directory).config
+    except FileNotFoundError:
+        raise ValueError(f"no SB3 agent {name!r}" + (f" in {directory}" if directory else "")) from None
+    mode = cfg.get("mode", "free")
+    return (mode,), mode != "free" or cfg.get("env_id") == "packzoo/BinPack3DOnline-v0"
 
 
 class SB3Solver(BaseSolver):
@@ -50,6 +68,22 @@ class SB3Solver(BaseSolver):
         self.weights = weights
         self.env_id = env_id
         self._agent: tuple[Any, Any, Any] | None = None
+        self._modes: tuple[tuple[str, ...], bool] | None = None
+
+    def _agent_modes(self) -> tuple[tuple[str, ...], bool]:
+        if self._modes is None:
+            self._modes = agent_modes(*self._location())
+        return self._modes
+
+    @property
+    def modes(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The mode the agent was trained on (read from its card)."""
+        return self._agent_modes()[0]
+
+    @property
+    def constraints(self) -> bool:  # type: ignore[override]
+        """True when the agent observes the constraints (see :func:`agent_modes`)."""
+        return self._agent_modes()[1]
 
     def _location(self) -> tuple[str, Path | None]:
         if self.weights is not None:
@@ -106,8 +140,9 @@ class SB3Solver(BaseSolver):
 
 
 register_solver("sb3", SB3Solver, kind="learned", keeps_time_limit=False, summary="a trained Stable-Baselines3 agent (path=...) played deterministically",
-                source="Stable-Baselines3 / sb3-contrib",
+                source="Stable-Baselines3 / sb3-contrib", modes=ANY_MODE[0], constraints=ANY_MODE[1],
                 check_params={"path": str(weights_path("sb3-maskppo-n10"))})
 for _name, _summary in SHIPPED.items():
     register_solver(_name, lambda _n=_name, **kw: SB3Solver(weights=_n, **kw), kind="learned", keeps_time_limit=False, summary=_summary,
+                    modes=agent_modes(_name)[0], constraints=agent_modes(_name)[1],
                     source="packzoo zoo (packzoo/zoo/weights), trained with `packzoo train sb3`")

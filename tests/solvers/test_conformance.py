@@ -32,8 +32,12 @@ def test_registered_solver_conforms(name):
 def test_card_modes_are_the_solvers_modes(name):
     card = solver_card(name)
     solver = create_solver(name, **card.get("check_params", {}))
-    assert tuple(card["modes"]) == tuple(getattr(solver, "modes", ("free",)))
-    assert card["constraints"] == bool(getattr(solver, "constraints", False))
+    # The card lists every mode the solver may be given (the generic sb3 solver: any; each
+    # agent it loads packs its own), and never promises constraints the solver does not keep.
+    assert set(getattr(solver, "modes", ("free",))) <= set(card["modes"])
+    assert bool(getattr(solver, "constraints", False)) <= card["constraints"]
+    if name != "sb3":
+        assert tuple(card["modes"]) == tuple(solver.modes) and card["constraints"] == solver.constraints
 
 
 def test_a_free_only_solver_refuses_other_modes_and_constraints_by_name():

@@ -68,7 +68,7 @@ def test_list_models_by_family():
     from packzoo.zoo import families
 
     assert {"ptrnet", "sb3"} <= set(families())
-    assert list_models(family="sb3") == ["sb3-maskppo-n10", "sb3-maskppo-place-n10"]
+    assert list_models(family="sb3") == ["sb3-maskppo-n10", "sb3-maskppo-online-c10", "sb3-maskppo-place-n10"]
     with pytest.raises(ValueError, match="unknown family"):
         list_models(family="nope")
 
