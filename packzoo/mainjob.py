@@ -13,7 +13,15 @@ import argparse
 from pathlib import Path
 
 from packzoo.solvers import list_solvers
-from packzoo.solvers.leaderboard import PARTIAL, exit_code, format_table, run_leaderboard
+from packzoo.solvers.leaderboard import (
+    PARTIAL,
+    add_backend_args,
+    exit_code,
+    format_table,
+    load_set,
+    run_leaderboard,
+    set_mode,
+)
 
 DEFAULT_SET = "uniform-n8"
 DEFAULT_INSTANCES = 20
@@ -24,9 +32,16 @@ DEFAULT_TIME_LIMIT = 2.0
 LEARNED = ["ptrnet-greedy", "ptrnet-sample128", "sb3-maskppo-n10"]
 
 
-def default_solvers() -> list[str]:
-    """Every heuristic, the learned solvers above, and every exact solver."""
-    return list_solvers(kind="heuristic") + [n for n in LEARNED if n in list_solvers()] + list_solvers(kind="exact")
+# The fixed modes' order search; on the free bin, local-search and best-order search orders on the
+# faster LSA engine, and a third anytime search would add its whole time limit per instance.
+SKIP = ("order-search",)
+
+
+def default_solvers(mode: str = "free") -> list[str]:
+    """Every heuristic that packs ``mode`` (but :data:`SKIP`), the learned solvers above, and every
+    exact solver."""
+    heuristics = [n for n in list_solvers(kind="heuristic", mode=mode) if n not in SKIP]
+    return heuristics + [n for n in LEARNED if n in list_solvers(mode=mode)] + list_solvers(kind="exact", mode=mode)
 
 
 def cli(argv: list[str]) -> int:
@@ -40,12 +55,18 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--solvers", default=None, help="comma-separated solvers; none given: every heuristic, three learned solvers and exact")
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_backend_args(p)
     p.add_argument("--report", default="report.html", help="HTML report path")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     args = p.parse_args(argv)
-    solvers = args.solvers or ",".join(default_solvers())
+    if args.solvers:
+        solvers = args.solvers
+    else:  # every solver that packs the set's mode
+        insts, _, _ = load_set(args.set_name, args.instances)
+        solvers = ",".join(default_solvers(set_mode(insts)))
     board = run_leaderboard(
-        args.set_name, args.instances, solvers, args.time_limit, args.out, args.seed, progress=not args.no_progress
+        args.set_name, args.instances, solvers, args.time_limit, args.out, args.seed, progress=not args.no_progress,
+        jobs=args.jobs, backend=args.backend, address=args.address,
     )
     print(f"packzoo main job: {board['set']}, {board['instances']} instances, time limit {board['time_limit']} s, "
           f"seed {board['seed']} ({board['reused']} results reused from {Path(args.out) / PARTIAL})")

@@ -222,6 +222,11 @@ def test_mainjob_cli(tmp_path, capsys):
     from packzoo.mainjob import cli as main_cli, default_solvers
 
     assert "lsa-lws" in default_solvers() and "best-order" in default_solvers()
+    # `make run` runs the defaults on a free-mode set: every one of them must pack it.
+    from packzoo.solvers import solver_card
+
+    assert all("free" in solver_card(n)["modes"] for n in default_solvers())
+    assert "ffd-volume" not in default_solvers() and "ffd-volume" in default_solvers("bins")
     rc = main_cli(["--out", str(tmp_path), "--instances", "2", "--solvers", "sort-volume,lsa-lws", "--no-progress",
                    "--report", str(tmp_path / "report.html")])
     assert rc == 0
