@@ -244,14 +244,25 @@ def test_shipped_agents_load_hash_checked_and_conform(name, tmp_path):
     model = create_model(name, pretrained=True)
     assert model.__class__.__name__ == "MaskablePPO"
     solver = create_solver(name)
-    check_solver(solver)  # 6-item instances: the N=10 agent pads
-    inst = uniform(10, seed=(TRAIN_SEED_BASE + 7, 0))
-    p = solver.solve(inst, seed=0).packing
-    assert validate(p) == [] and p.surface_area >= lower_bound(inst)
-    with pytest.raises(ValueError, match="at most 10"):
-        solver.solve(uniform(11, seed=0))
-    with pytest.raises(ValueError, match="trained on"):
+    check_solver(solver)  # 6-item instances: the N=10 agents pad; the online agent gets a cut container
+    if "online" in name:  # packs its mode, container: the first arrivals, in order, on held-out sequences
+        from packzoo.solvers.base import UnsupportedMode
+        from packzoo.zoo.sb3.agent import held_out_instances
+
+        inst = held_out_instances(card.weights.train_config, 1)[0]
+        p = solver.solve(inst, seed=0).packing
+        assert validate(p) == [] and p.order == list(range(p.items_packed)) and p.ratio >= 1.0
+        with pytest.raises(UnsupportedMode):
+            solver.solve(uniform(10, seed=0))
+        other = "packzoo/BinPack3DPlace-v0"
+    else:
+        inst = uniform(10, seed=(TRAIN_SEED_BASE + 7, 0))
+        p = solver.solve(inst, seed=0).packing
+        assert validate(p) == [] and p.surface_area >= lower_bound(inst)
+        with pytest.raises(ValueError, match="at most 10"):
+            solver.solve(uniform(11, seed=0))
         other = "packzoo/BinPack3D-v0" if "place" in name else "packzoo/BinPack3DPlace-v0"
+    with pytest.raises(ValueError, match="trained on"):
         SB3Solver(weights=name, env_id=other).solve(inst)
     # The shipped weights' hash is checked: a corrupted copy is refused.
     for ext in (".safetensors", ".json"):
