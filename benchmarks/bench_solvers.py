@@ -57,7 +57,7 @@ def speed(n_lws: int) -> None:
 def quality(set_name: str, count: int) -> None:
     insts = instance_set(set_name, count)
     means = {}
-    for name in list_solvers(kind="heuristic"):
+    for name in list_solvers(kind="heuristic", mode="free"):
         s = create_solver(name)
         means[name] = float(np.mean([s.solve(inst, seed=k).surface_area for k, inst in enumerate(insts)]))
     lws, best = means["lsa-lws"], means["best-order"]

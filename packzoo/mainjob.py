@@ -16,6 +16,7 @@ from packzoo.solvers import list_solvers
 from packzoo.solvers.leaderboard import (
     PARTIAL,
     add_backend_args,
+    default_heuristics,
     exit_code,
     format_table,
     load_set,
@@ -32,16 +33,10 @@ DEFAULT_TIME_LIMIT = 2.0
 LEARNED = ["ptrnet-greedy", "ptrnet-sample128", "sb3-maskppo-n10"]
 
 
-# The fixed modes' order search; on the free bin, local-search and best-order search orders on the
-# faster LSA engine, and a third anytime search would add its whole time limit per instance.
-SKIP = ("order-search",)
-
-
 def default_solvers(mode: str = "free") -> list[str]:
-    """Every heuristic that packs ``mode`` (but :data:`SKIP`), the learned solvers above, and every
-    exact solver."""
-    heuristics = [n for n in list_solvers(kind="heuristic", mode=mode) if n not in SKIP]
-    return heuristics + [n for n in LEARNED if n in list_solvers(mode=mode)] + list_solvers(kind="exact", mode=mode)
+    """The heuristics of ``mode`` (:func:`packzoo.solvers.leaderboard.default_heuristics`), the
+    learned solvers above, and every exact solver."""
+    return default_heuristics(mode) + [n for n in LEARNED if n in list_solvers(mode=mode)] + list_solvers(kind="exact", mode=mode)
 
 
 def cli(argv: list[str]) -> int:

@@ -132,10 +132,10 @@ def run_gap(
     Raises:
         ValueError: bad set, solver or limits (from the leaderboard), or ``exact`` among ``solvers``.
     """
-    from packzoo.solvers.leaderboard import run_leaderboard
+    from packzoo.solvers.leaderboard import default_heuristics, run_leaderboard
 
     if solvers is None:
-        names = list_solvers(kind="heuristic")
+        names = default_heuristics("free")
     elif isinstance(solvers, str):
         names = [s.strip() for s in solvers.split(",") if s.strip()]
     else:

@@ -52,7 +52,7 @@ from packzoo.envs.generators import instance_set, known_optimum
 from packzoo.envs.instance import Instance
 from packzoo.envs.packing import Packing, Placement, bound, validate
 from packzoo.solvers.backends import BACKENDS, check_backend, default_jobs, run_tasks
-from packzoo.solvers.base import SOLVERS, UnsupportedMode, create_solver, solver_card
+from packzoo.solvers.base import SOLVERS, UnsupportedMode, create_solver, list_solvers, solver_card
 
 PARTIAL = "leaderboard.partial.jsonl"
 CSV_FIELDS = [
@@ -399,6 +399,17 @@ def format_table(summary: list[dict[str, Any]], mode: str = "free") -> str:
     if unbounded:
         lines.append("* no time limit: a fixed number of constructive passes (its card says keeps_time_limit=False)")
     return "\n".join(lines)
+
+
+#: Left out of the default solver lists of the free bin: the fixed modes' order search (on the free
+#: bin, local-search and best-order search orders on the faster LSA engine, and a third anytime
+#: search would add its whole time limit per instance).
+DEFAULT_SKIP = ("order-search",)
+
+
+def default_heuristics(mode: str = "free") -> list[str]:
+    """The heuristics a default run of ``mode`` compares (the main job, the gap command)."""
+    return [n for n in list_solvers(kind="heuristic", mode=mode) if mode != "free" or n not in DEFAULT_SKIP]
 
 
 def set_mode(insts: Sequence[Instance]) -> str:
