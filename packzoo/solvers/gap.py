@@ -31,7 +31,7 @@ import numpy as np
 
 from packzoo._io import atomic_write_text
 from packzoo.solvers.backends import default_jobs
-from packzoo.solvers.base import create_solver, list_solvers
+from packzoo.solvers.base import create_solver
 
 REFERENCE = "best-order"
 
