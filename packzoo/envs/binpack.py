@@ -362,9 +362,184 @@ def fresh_space(state: Any) -> int | None:
     return int(rows[0]) if len(rows) else None
 
 
-class _BinPackBase(gym.Env):
+def resolve_instance_set(instance_set: str | None, n_items: int | None, default_n: int,
+                         hint: str = "") -> tuple[list[Instance] | None, int]:
+    """(the named set's instances or None, the env's n_items): the set's size with ``instance_set``,
+    else ``n_items`` or ``default_n``. An explicit ``n_items`` that disagrees with the set is a
+    ValueError (``hint`` ends its message): silently taking the set's size would hide a mistake."""
+    if instance_set is None:
+        return None, default_n if n_items is None else n_items
+    insts = _load_set(instance_set)
+    set_n = max(i.n for i in insts)
+    if n_items is not None and n_items != set_n:
+        raise ValueError(
+            f"n_items={n_items} conflicts with instance_set={instance_set!r}, whose instances have "
+            f"{set_n} items; leave n_items out{hint}"
+        )
+    return insts, set_n
+
+
+def make_generator(generator: GeneratorLike | None, default_family: str, n_items: int, mode: str,
+                   container: Sequence[int] | None, orientations: str | None, support: float | None,
+                   max_weight: float | None, bins: int) -> Callable[[np.random.Generator], Instance]:
+    """The env's ``rng -> Instance``: ``generator`` itself if callable, else the
+    :class:`InstanceGenerator` of the named family (``default_family`` for None)."""
+    if callable(generator):
+        return generator
+    family = default_family if generator is None else generator
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ValueError(f"generator must be one of {FAMILIES} or a callable, got {generator!r}")
+    return InstanceGenerator(family, int(n_items), mode, None if container is None else tuple(container),
+                             orientations, support, max_weight, bins)
+
+
+class _PackEnv(gym.Env):
+    """What every packzoo env shares: argument checks, drawing an instance, the step protocol
+    (dead start, invalid actions, rewards on PackState), masks and rendering.
+
+    A subclass sets ``_state``, ``_mask``, ``_minfo``, ``_progress``, ``_invalid`` and ``_ended``
+    in ``reset()`` and defines ``_done``, ``_items_left``, ``_decode``, ``_apply``, ``_describe``,
+    ``_obs``, ``_info``, ``_ansi`` and ``packing``.
+    """
+
     metadata = {"render_modes": ["human", "ansi"], "render_fps": 2}
 
+    def _take_args(self, reward: str, invalid_action: str, invalid_penalty: float, render_mode: str | None,
+                   renderer: Callable[[Packing], Any] | None) -> None:
+        """Check and keep the reward, invalid-action and rendering arguments."""
+        if reward not in ("dense", "sparse"):
+            raise ValueError(f"reward must be 'dense' or 'sparse', got {reward!r}")
+        if invalid_action not in ("raise", "penalize"):
+            raise ValueError(f"invalid_action must be 'raise' or 'penalize', got {invalid_action!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        if renderer is not None and not callable(renderer):
+            raise ValueError(f"renderer must be a callable packing -> anything, got {renderer!r}")
+        if render_mode == "human" and renderer is None:
+            raise ValueError("render_mode='human' needs a renderer= (gym.make gives packzoo.viz's by default)")
+        self.reward_mode = reward
+        self.invalid_action = invalid_action
+        self.invalid_penalty = float(invalid_penalty)
+        self.render_mode = render_mode
+        self.renderer = renderer
+
+    # -- episode ---------------------------------------------------------------------------------
+    def _draw_instance(self) -> Instance:
+        if self._set_instances is not None:
+            return self._set_instances[int(self.np_random.integers(len(self._set_instances)))]
+        inst = self._generator(self.np_random)
+        if not isinstance(inst, Instance):
+            raise ValueError(f"the generator returned {type(inst).__name__}, not an Instance")
+        return inst
+
+    def _begin(self, seed: int | None, options: dict[str, Any] | None) -> Instance:
+        """Seed the env and return the episode's instance: ``options["instance"]`` or a drawn one."""
+        super().reset(seed=seed)
+        if options is not None and not isinstance(options, dict):
+            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = sorted(set(options or {}) - set(RESET_OPTIONS), key=str)
+        if unknown:
+            raise ValueError(f"unknown reset option(s) {unknown}; the known keys are {list(RESET_OPTIONS)}")
+        inst = (options or {}).get("instance")
+        if inst is None:
+            return self._draw_instance()
+        return inst if isinstance(inst, Instance) else Instance(inst)
+
+    def _started(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """End ``reset()`` once the episode's state is set: clear the counters, compute the masks,
+        render; reset()'s (obs, info)."""
+        self._invalid = 0
+        self._ended = False
+        self._cache_masks()
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), self._info(None)
+
+    def step(self, action):
+        """Take ``action`` (an integer); returns Gymnasium's 5-tuple (obs, reward, terminated,
+        truncated, info). A non-integer action is always an :class:`InvalidActionError`."""
+        if self._state is None:
+            raise ResetNeededError("call reset() before step()")
+        if self._done():
+            if self._ended:
+                raise ResetNeededError("the episode has ended; call reset()")
+            # No feasible action from the start (e.g. a container no item fits): any action ends it.
+            self._ended = True
+            info = self._info(None)
+            info["invalid_action"] = False
+            return self._obs(), self._stuck_penalty(), True, False, info
+        a = _as_action(action)
+        decoded = self._decode(a) if 0 <= a < self.action_space.n and self._mask[a] else None
+        if decoded is None:
+            if self.invalid_action == "raise":
+                raise InvalidActionError(self._why_invalid(a))
+            self._invalid += 1
+            info = self._info(None)
+            info["invalid_action"] = True
+            truncated = self._invalid >= self.max_invalid
+            if self.render_mode == "human":
+                self.render()
+            return self._obs(), -self.invalid_penalty, False, truncated, info
+        placement, reward, terminated = self._apply(decoded)
+        self._ended = terminated
+        info = self._info(placement)
+        info["invalid_action"] = False
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward), terminated, False, info
+
+    def _place_on_state(self, item: int, orientation: int, space: int) -> tuple[Placement, float, bool]:
+        """Place on the PackState, refresh the masks; (placement, the mode's reward, terminated)."""
+        before = self._progress.objective()
+        placement = self._state.place(item, orientation, space)
+        self._progress.add(placement)
+        self._cache_masks()
+        terminated = self._done()
+        m = self._minfo
+        if self.reward_mode == "dense":
+            reward = m.sign * (self._progress.objective() - before) / m.norm
+        else:
+            reward = m.sign * self._progress.objective() / m.norm if terminated else 0.0
+        if terminated:
+            reward += self._stuck_penalty()
+        return placement, reward, terminated
+
+    def _stuck_penalty(self) -> float:
+        """Minus 1 per item left at a dead end (0 in container mode, where items may stay out)."""
+        return 0.0 if self.instance.mode == "container" else -float(self._items_left())
+
+    def _why_invalid(self, a: int) -> str:
+        if not 0 <= a < self.action_space.n:
+            return f"action {a} is outside 0..{self.action_space.n - 1}"
+        return f"action {a} is masked out ({self._describe(a)})"
+
+    def action_masks(self) -> np.ndarray:
+        """Boolean mask of valid actions (sb3-contrib's MaskablePPO calls this).
+
+        Raises:
+            ResetNeededError (Gymnasium's ResetNeeded): before the first ``reset()``.
+        """
+        if self._state is None:
+            raise ResetNeededError("call reset() before action_masks(): there is no episode yet")
+        return self._mask.copy()
+
+    # -- rendering -------------------------------------------------------------------------------
+    def render(self):
+        """"ansi": the packing as text. "human": hand the current Packing to the ``renderer`` (reset()
+        and step() already do, as Gymnasium's human mode wants) and return None; what the renderer
+        returned (e.g. the HTML file's path) is kept as ``last_render``."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        if self._state is None:
+            raise ResetNeededError("call reset() before render()")
+        if self.render_mode == "ansi":
+            return self._ansi()
+        self.last_render = self.renderer(self.packing)
+        return None
+
+
+class _BinPackBase(_PackEnv):
     def __init__(
         self,
         n_items: int | None = None,
@@ -390,46 +565,20 @@ class _BinPackBase(gym.Env):
             positive_int(n_items, "n_items")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self._set_instances: list[Instance] | None = None
-        if instance_set is not None:
-            self._set_instances = _load_set(instance_set)
-            set_n = max(i.n for i in self._set_instances)
-            # n_items given explicitly (not None) must agree with the set: silently taking the
-            # set's size would hide a mistake; padding is max_items' job.
-            if n_items is not None and n_items != set_n:
-                raise ValueError(
-                    f"n_items={n_items} conflicts with instance_set={instance_set!r}, whose instances have "
-                    f"{set_n} items; leave n_items out (or pad with max_items={n_items})"
-                )
-            n_items = set_n
-        elif n_items is None:
-            n_items = 10
+        # padding is max_items' job, not n_items'
+        self._set_instances, n_items = resolve_instance_set(instance_set, n_items, 10,
+                                                            f" (or pad with max_items={n_items})")
         max_items = int(n_items) if max_items is None else max_items
         if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or max_items < n_items:
             raise ValueError(f"max_items must be an integer >= n_items={n_items}, got {max_items!r}")
-        if callable(generator):
-            self._generator: Callable[[np.random.Generator], Instance] = generator
-        else:
-            family = MODE_DEFAULTS[mode][0] if generator is None else generator
-            if not isinstance(family, str) or family not in FAMILIES:
-                raise ValueError(f"generator must be one of {FAMILIES} or a callable, got {generator!r}")
-            self._generator = InstanceGenerator(family, int(n_items), mode,
-                                                None if container is None else tuple(container),
-                                                orientations, support, max_weight, bins)
-        if reward not in ("dense", "sparse"):
-            raise ValueError(f"reward must be 'dense' or 'sparse', got {reward!r}")
-        if invalid_action not in ("raise", "penalize"):
-            raise ValueError(f"invalid_action must be 'raise' or 'penalize', got {invalid_action!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self._generator = make_generator(generator, MODE_DEFAULTS[mode][0], n_items, mode, container, orientations,
+                                         support, max_weight, bins)
+        self._take_args(reward, invalid_action, invalid_penalty, render_mode, renderer)
         self.n_items = int(n_items)
         self.max_items = int(max_items)
         self.generator = generator
         self.instance_set = instance_set
         self.mode = mode
-        self.reward_mode = reward
-        self.invalid_action = invalid_action
-        self.invalid_penalty = float(invalid_penalty)
         # With penalties an agent could repeat a bad action forever: cut the episode off.
         self.max_invalid = 10 * self.max_items if max_invalid is None else int(max_invalid)
         if observe_mode is None:
@@ -438,12 +587,6 @@ class _BinPackBase(gym.Env):
             if self._set_instances is not None:
                 observe_mode = observe_mode or any(needs_state(i) for i in self._set_instances)
         self.observe_mode = bool(observe_mode)
-        if renderer is not None and not callable(renderer):
-            raise ValueError(f"renderer must be a callable packing -> anything, got {renderer!r}")
-        if render_mode == "human" and renderer is None:
-            raise ValueError("render_mode='human' needs a renderer= (gym.make gives packzoo.viz's by default)")
-        self.render_mode = render_mode
-        self.renderer = renderer
         self._configure()
 
         self.action_space = spaces.Discrete(self._n_actions())
@@ -477,28 +620,10 @@ class _BinPackBase(gym.Env):
         return "lsa"
 
     # -- episode ---------------------------------------------------------------------------------
-    def _draw_instance(self) -> Instance:
-        if self._set_instances is not None:
-            return self._set_instances[int(self.np_random.integers(len(self._set_instances)))]
-        inst = self._generator(self.np_random)
-        if not isinstance(inst, Instance):
-            raise ValueError(f"the generator returned {type(inst).__name__}, not an Instance")
-        return inst
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode: a drawn instance, or ``options={"instance": inst}`` (an Instance of any
         mode, or its dims). An unknown option key is a ValueError listing the known ones."""
-        super().reset(seed=seed)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
-        unknown = sorted(set(options or {}) - set(RESET_OPTIONS), key=str)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; the known keys are {list(RESET_OPTIONS)}")
-        inst = (options or {}).get("instance")
-        if inst is None:
-            inst = self._draw_instance()
-        elif not isinstance(inst, Instance):
-            inst = Instance(inst)
+        inst = self._begin(seed, options)
         if inst.n > self.max_items:
             raise ValueError(f"the instance has {inst.n} items, more than max_items={self.max_items}")
         if not self.observe_mode and needs_state(inst):
@@ -520,83 +645,28 @@ class _BinPackBase(gym.Env):
 
             self._state = PackState(inst)
             self._scale = self._minfo.scale
-        self._invalid = 0
-        self._ended = False
-        self._cache_masks()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), self._info(None)
+        return self._started()
 
-    def step(self, action):
-        """Take ``action`` (an integer); returns Gymnasium's 5-tuple (obs, reward, terminated,
-        truncated, info). A non-integer action is always an :class:`InvalidActionError`."""
-        if self._state is None:
-            raise ResetNeededError("call reset() before step()")
-        if self._done():
-            if self._ended:
-                raise ResetNeededError("the episode has ended; call reset()")
-            # No feasible action from the start (e.g. a container no item fits): any action ends it.
-            self._ended = True
-            info = self._info(None)
-            info["invalid_action"] = False
-            return self._obs(), self._stuck_penalty(), True, False, info
-        a = _as_action(action)
-        decoded = self._decode(a) if 0 <= a < self.action_space.n and self._mask[a] else None
-        if decoded is None:
-            if self.invalid_action == "raise":
-                raise InvalidActionError(self._why_invalid(a))
-            self._invalid += 1
-            info = self._info(None)
-            info["invalid_action"] = True
-            truncated = self._invalid >= self.max_invalid
-            if self.render_mode == "human":
-                self.render()
-            return self._obs(), -self.invalid_penalty, False, truncated, info
+    def _apply(self, decoded: tuple[int, int, int]) -> tuple[Placement, float, bool]:
         item, orientation, space = decoded
-        if self._fast:
-            before = self._state.surface_area
-            placement = Placement(*self._state.place(item, orientation, space))
-            self._progress.add(placement)
-            self._cache_masks()
-            terminated = self._done()
-            if self.reward_mode == "dense":
-                reward = -(self._state.surface_area - before) / self._lb
-            else:
-                reward = -self._state.surface_area / self._lb if terminated else 0.0
+        if not self._fast:
+            return self._place_on_state(item, orientation, space)
+        before = self._state.surface_area
+        placement = Placement(*self._state.place(item, orientation, space))
+        self._progress.add(placement)
+        self._cache_masks()
+        terminated = self._done()
+        if self.reward_mode == "dense":
+            reward = -(self._state.surface_area - before) / self._lb
         else:
-            before = self._progress.objective()
-            placement = self._state.place(item, orientation, space)
-            self._progress.add(placement)
-            self._cache_masks()
-            terminated = self._done()
-            m = self._minfo
-            if self.reward_mode == "dense":
-                reward = m.sign * (self._progress.objective() - before) / m.norm
-            else:
-                reward = m.sign * self._progress.objective() / m.norm if terminated else 0.0
-            if terminated:
-                reward += self._stuck_penalty()
-        self._ended = terminated
-        info = self._info(placement)
-        info["invalid_action"] = False
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, False, info
+            reward = -self._state.surface_area / self._lb if terminated else 0.0
+        return placement, reward, terminated
 
     def _items_left(self) -> int:
         return int((~self._state.placed).sum())
 
-    def _stuck_penalty(self) -> float:
-        """Minus 1 per item left at a dead end (0 in container mode, where items may stay out)."""
-        return 0.0 if self.instance.mode == "container" else -float(self._items_left())
-
     def _done(self) -> bool:
         return bool(self._state.placed.all()) or not self._mask.any()
-
-    def _why_invalid(self, a: int) -> str:
-        if not 0 <= a < self.action_space.n:
-            return f"action {a} is outside 0..{self.action_space.n - 1}"
-        return f"action {a} is masked out ({self._describe(a)})"
 
     def _describe(self, a: int) -> str:
         return f"item {a}"
@@ -639,16 +709,6 @@ class _BinPackBase(gym.Env):
             }
         return progress_info(self._minfo, self._progress, placement, self._items_left(), self._done())
 
-    def action_masks(self) -> np.ndarray:
-        """Boolean mask of valid actions (sb3-contrib's MaskablePPO calls this).
-
-        Raises:
-            ResetNeededError (Gymnasium's ResetNeeded): before the first ``reset()``.
-        """
-        if self._state is None:
-            raise ResetNeededError("call reset() before action_masks(): there is no episode yet")
-        return self._mask.copy()
-
     @property
     def packing(self) -> Packing:
         """The current (possibly partial) packing."""
@@ -659,20 +719,6 @@ class _BinPackBase(gym.Env):
         return Packing(self.instance, tuple(Placement(*r) for r in self._state.placements))
 
     # -- rendering -------------------------------------------------------------------------------
-    def render(self):
-        """"ansi": the packing as text. "human": hand the current Packing to the ``renderer`` (reset()
-        and step() already do, as Gymnasium's human mode wants) and return None; what the renderer
-        returned (e.g. the HTML file's path) is kept as ``last_render``."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        if self._state is None:
-            raise ResetNeededError("call reset() before render()")
-        if self.render_mode == "ansi":
-            return self._ansi()
-        self.last_render = self.renderer(self.packing)
-        return None
-
     def _ansi(self) -> str:
         if self._fast:
             st = self._state

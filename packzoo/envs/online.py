@@ -26,29 +26,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from packzoo._checks import positive_int
 from packzoo.envs.binpack import (
-    FAMILIES,
     MODE_DEFAULTS,
-    RESET_OPTIONS,
     GeneratorLike,
-    InstanceGenerator,
-    InvalidActionError,
     ResetNeededError,
-    _as_action,
     _ModeInfo,
+    _PackEnv,
     _Progress,
     ansi_header,
     ansi_rows,
     fresh_space,
     instance_set,
+    make_generator,
     mode_obs,
     mode_spaces,
     progress_info,
+    resolve_instance_set,
     visible_spaces,
 )
 from packzoo.envs.fixed import PackState
@@ -61,7 +58,7 @@ from packzoo.envs.packing import Packing, Placement
 DEFAULT_SUPPORT = 0.8
 
 
-class BinPack3DOnlineEnv(gym.Env):
+class BinPack3DOnlineEnv(_PackEnv):
     """Online packing: items arrive in order; the agent chooses each one's orientation and space.
 
     The default is Zhao et al. 2021's setting: a 10 x 10 x 10 container (``mode="container"``),
@@ -124,8 +121,6 @@ class BinPack3DOnlineEnv(gym.Env):
         ((9,), 384)
     """
 
-    metadata = {"render_modes": ["human", "ansi"], "render_fps": 2}
-
     def __init__(
         self,
         n_items: int | None = None,
@@ -149,50 +144,21 @@ class BinPack3DOnlineEnv(gym.Env):
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self._set_instances: list[Instance] | None = None
-        if instance_set is not None:
-            self._set_instances = instance_set_instances(instance_set)
-            set_n = max(i.n for i in self._set_instances)
-            if n_items is not None and n_items != set_n:
-                raise ValueError(f"n_items={n_items} conflicts with instance_set={instance_set!r}, whose "
-                                 f"instances have {set_n} items; leave n_items out")
-            n_items = set_n
-        elif n_items is None:
-            n_items = 100 if mode == "container" else 20
+        self._set_instances, n_items = resolve_instance_set(instance_set, n_items, 100 if mode == "container" else 20)
         positive_int(n_items, "n_items")
         positive_int(lookahead, "lookahead")
         max_ems = 64 if max_ems is None else positive_int(max_ems, "max_ems")
-        if callable(generator):
-            self._generator: Callable[[np.random.Generator], Instance] = generator
-        else:
-            family = ("types" if mode == "container" else MODE_DEFAULTS[mode][0]) if generator is None else generator
-            if not isinstance(family, str) or family not in FAMILIES:
-                raise ValueError(f"generator must be one of {FAMILIES} or a callable, got {generator!r}")
-            self._generator = InstanceGenerator(family, int(n_items), mode,
-                                                None if container is None else tuple(container),
-                                                orientations, support, max_weight, bins)
-        if reward not in ("dense", "sparse"):
-            raise ValueError(f"reward must be 'dense' or 'sparse', got {reward!r}")
-        if invalid_action not in ("raise", "penalize"):
-            raise ValueError(f"invalid_action must be 'raise' or 'penalize', got {invalid_action!r}")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        if renderer is not None and not callable(renderer):
-            raise ValueError(f"renderer must be a callable packing -> anything, got {renderer!r}")
-        if render_mode == "human" and renderer is None:
-            raise ValueError("render_mode='human' needs a renderer= (gym.make gives packzoo.viz's by default)")
+        family = "types" if mode == "container" else MODE_DEFAULTS[mode][0]
+        self._generator = make_generator(generator, family, n_items, mode, container, orientations, support,
+                                         max_weight, bins)
+        self._take_args(reward, invalid_action, invalid_penalty, render_mode, renderer)
         self.n_items = int(n_items)
         self.lookahead = int(lookahead)
         self.max_ems = int(max_ems)
         self.generator = generator
         self.instance_set = instance_set
         self.mode = mode
-        self.reward_mode = reward
-        self.invalid_action = invalid_action
-        self.invalid_penalty = float(invalid_penalty)
         self.max_invalid = 10 * self.n_items if max_invalid is None else int(max_invalid)
-        self.render_mode = render_mode
-        self.renderer = renderer
         self._cap = float(self.n_items + 1)
         k, e = self.lookahead, self.max_ems
         self.action_space = spaces.Discrete(6 * e)
@@ -214,36 +180,16 @@ class BinPack3DOnlineEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode: a drawn instance, or ``options={"instance": inst}`` (any mode; the
         items arrive in their listed order). An unknown option key is a ValueError."""
-        super().reset(seed=seed)
-        if options is not None and not isinstance(options, dict):
-            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
-        unknown = sorted(set(options or {}) - set(RESET_OPTIONS), key=str)
-        if unknown:
-            raise ValueError(f"unknown reset option(s) {unknown}; the known keys are {list(RESET_OPTIONS)}")
-        inst = (options or {}).get("instance")
-        if inst is None:
-            if self._set_instances is not None:
-                inst = self._set_instances[int(self.np_random.integers(len(self._set_instances)))]
-            else:
-                inst = self._generator(self.np_random)
-                if not isinstance(inst, Instance):
-                    raise ValueError(f"the generator returned {type(inst).__name__}, not an Instance")
-        elif not isinstance(inst, Instance):
-            inst = Instance(inst)
+        inst = self._begin(seed, options)
         self.instance = inst
         self._state = PackState(inst)
         self._minfo = _ModeInfo(inst)
         self._progress = _Progress(inst)
         self._scale = self._minfo.scale
         self._t = 0
-        self._invalid = 0
-        self._ended = False
-        self._cache_mask()
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), self._info(None)
+        return self._started()
 
-    def _cache_mask(self) -> None:
+    def _cache_masks(self) -> None:
         st = self._state
         m = np.zeros((6, self.max_ems), dtype=bool)
         self._visible = np.zeros(0, dtype=np.int64)
@@ -265,57 +211,21 @@ class BinPack3DOnlineEnv(gym.Env):
     def _done(self) -> bool:
         return self._t >= self.instance.n or not self._mask.any()
 
-    def _stuck_penalty(self) -> float:
-        left = self.instance.n - self._t
-        return 0.0 if self.instance.mode == "container" else -float(left)
+    def _items_left(self) -> int:
+        return self.instance.n - self._t
 
-    def step(self, action):
-        """Place the arriving item by ``action`` (an integer); Gymnasium's 5-tuple."""
-        if self._state is None:
-            raise ResetNeededError("call reset() before step()")
-        if self._done():
-            if self._ended:
-                raise ResetNeededError("the episode has ended; call reset()")
-            self._ended = True  # the first item fits nowhere: any action ends the episode
-            info = self._info(None)
-            info["invalid_action"] = False
-            return self._obs(), self._stuck_penalty(), True, False, info
-        a = _as_action(action)
-        if not (0 <= a < self.action_space.n and self._mask[a]):
-            if self.invalid_action == "raise":
-                raise InvalidActionError(self._why_invalid(a))
-            self._invalid += 1
-            info = self._info(None)
-            info["invalid_action"] = True
-            if self.render_mode == "human":
-                self.render()
-            return self._obs(), -self.invalid_penalty, False, self._invalid >= self.max_invalid, info
-        orientation, slot = divmod(a, self.max_ems)
-        before = self._progress.objective()
-        placement = self._state.place(self._t, orientation, int(self._visible[slot]))
-        self._progress.add(placement)
-        self._t += 1
-        self._cache_mask()
-        terminated = self._done()
-        m = self._minfo
-        if self.reward_mode == "dense":
-            reward = m.sign * (self._progress.objective() - before) / m.norm
-        else:
-            reward = m.sign * self._progress.objective() / m.norm if terminated else 0.0
-        if terminated:
-            reward += self._stuck_penalty()
-        self._ended = terminated
-        info = self._info(placement)
-        info["invalid_action"] = False
-        if self.render_mode == "human":
-            self.render()
-        return self._obs(), float(reward), terminated, False, info
+    def _decode(self, action: int) -> tuple[int, int]:
+        return divmod(action, self.max_ems)
 
-    def _why_invalid(self, a: int) -> str:
-        if not 0 <= a < self.action_space.n:
-            return f"action {a} is outside 0..{self.action_space.n - 1}"
+    def _apply(self, decoded: tuple[int, int]) -> tuple[Placement, float, bool]:
+        orientation, slot = decoded
+        item = self._t
+        self._t += 1  # before the masks are refreshed: they are the next arriving item's
+        return self._place_on_state(item, orientation, int(self._visible[slot]))
+
+    def _describe(self, a: int) -> str:
         o, slot = divmod(a, self.max_ems)
-        return f"action {a} is masked out (item {self._t}, orientation {o}, EMS slot {slot}: not a feasible placement)"
+        return f"item {self._t}, orientation {o}, EMS slot {slot}: not a feasible placement"
 
     # -- observation -----------------------------------------------------------------------------
     def _obs(self) -> dict[str, np.ndarray]:
@@ -341,20 +251,10 @@ class BinPack3DOnlineEnv(gym.Env):
         }
 
     def _info(self, placement: Placement | None) -> dict[str, Any]:
-        info = progress_info(self._minfo, self._progress, placement, self.instance.n - self._t, self._done())
+        info = progress_info(self._minfo, self._progress, placement, self._items_left(), self._done())
         info["arrived"] = min(self._t + 1, self.instance.n)
         info["hidden"] = self._hidden
         return info
-
-    def action_masks(self) -> np.ndarray:
-        """Boolean mask of valid actions (sb3-contrib's MaskablePPO calls this).
-
-        Raises:
-            ResetNeededError (Gymnasium's ResetNeeded): before the first ``reset()``.
-        """
-        if self._state is None:
-            raise ResetNeededError("call reset() before action_masks(): there is no episode yet")
-        return self._mask.copy()
 
     def decode_action(self, action: int) -> tuple[int, int]:
         """(orientation, ems_slot) of a flattened action."""
@@ -371,19 +271,9 @@ class BinPack3DOnlineEnv(gym.Env):
             raise ResetNeededError("call reset() first")
         return self._state.packing()
 
-    def render(self):
-        """"ansi": the packing as text; "human": hand the Packing to the ``renderer`` (as the other
-        envs do; reset() and step() already call it)."""
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        if self._state is None:
-            raise ResetNeededError("call reset() before render()")
-        if self.render_mode == "ansi":
-            head = ansi_header(type(self).__name__, self._progress, self.instance, int(self._state.placed.sum()))
-            return "\n".join([head, *ansi_rows(self.packing)]) + "\n"
-        self.last_render = self.renderer(self.packing)
-        return None
+    def _ansi(self) -> str:
+        head = ansi_header(type(self).__name__, self._progress, self.instance, int(self._state.placed.sum()))
+        return "\n".join([head, *ansi_rows(self.packing)]) + "\n"
 
 
 def instance_set_instances(name: str) -> list[Instance]:
