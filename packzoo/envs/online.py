@@ -117,7 +117,7 @@ class BinPack3DOnlineEnv(_PackEnv):
         >>> import gymnasium as gym, packzoo
         >>> env = gym.make("packzoo/BinPack3DOnline-v0", lookahead=3)
         >>> obs, info = env.reset(seed=0)
-        >>> obs["boxes"].shape, env.action_space.n
+        >>> obs["boxes"].shape, int(env.action_space.n)
         ((9,), 384)
     """
 
