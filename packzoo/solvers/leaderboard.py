@@ -275,15 +275,25 @@ def warm_up() -> None:
     heuristics.evaluate(tiny, np.array([[0, 1, 2]]), "ep")
 
 
+def _is_set_name(spec: str) -> bool:
+    try:
+        known_optimum(spec)  # parses the name, draws nothing
+    except ValueError:
+        return False
+    return True
+
+
 def load_set(spec: str, count: int) -> tuple[list[Instance], str, list[str] | None]:
     """The instances a leaderboard runs on: the first ``count`` of a named set, or a user's own
     instance file or folder of files (all of them, up to ``count``).
 
     Returns (instances, the key that identifies them, the files or None). A file set's key holds
-    a digest of the instances, so editing a file never reuses the old results.
+    a digest of the instances, so editing a file never reuses the old results. A set's name wins
+    over a file or folder of the same name (an earlier run's ``--out zhao-rs`` must not shadow
+    the set); write ``./zhao-rs`` for the folder.
     """
     p = Path(spec)
-    if not p.exists():
+    if spec == p.name and _is_set_name(spec) or not p.exists():
         return instance_set(spec, count), spec, None
     insts, files = read_instances(p)
     insts, files = insts[:count], files[:count]

@@ -296,3 +296,18 @@ def test_an_edited_objective_is_distrusted_on_resume(tmp_path):
     again = run_leaderboard("base-n10", 2, "minheight-volume", None, out, progress=False)
     assert again["reused"] == 1 and len(again["recomputed"]["failed_recheck"]) == 1
     assert [r["objective"] for r in again["results"]] == [r["objective"] for r in first["results"]]
+
+
+def test_a_set_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
+    from packzoo.envs import Instance
+    from packzoo.solvers.leaderboard import load_set
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bins-n20").mkdir()  # e.g. an earlier run's --out folder
+    (tmp_path / "bins-n20" / "leaderboard.csv").write_text("solver,instance\nx,0\n")
+    insts, key, files = load_set("bins-n20", 2)
+    assert key == "bins-n20" and files is None and insts[0].mode == "bins"
+    Instance([[1, 2, 3]]).save(tmp_path / "bins-n20" / "leaderboard.csv.json")
+    (tmp_path / "bins-n20" / "leaderboard.csv").unlink()
+    insts, key, files = load_set("./bins-n20", 5)  # the folder, asked for as a path
+    assert files is not None and len(insts) == 1
