@@ -247,22 +247,20 @@ def cli(argv: list[str]) -> int:
             ot, oj = trainer.optimizer_state()
             run.checkpoint(step, {**module_tensors("model", model), **ot}, {"opt": oj, "losses": list(losses)})
 
+        def row(step: int, loss: float) -> dict[str, Any]:
+            values = {"loss": loss, "lr": trainer.lr_at(step - 1),
+                      "test_" + task.metric: score(model, task.x_test, task.y_test, task.kind)}
+            return {k: round(v, 7) for k, v in values.items()}
+
         step = start
         for step in run.steps(args.steps, start=start, desc=f"{args.model} {args.task}"):
             losses.append(trainer.step(step - 1))
-            if step % args.log_every == 0 or step == args.steps:
-                row = {"loss": sum(losses) / len(losses), "lr": trainer.lr_at(step - 1),
-                       "test_" + task.metric: score(model, task.x_test, task.y_test, task.kind)}
-                run.log(step, **{k: round(v, 7) for k, v in row.items()})
-                run.postfix(**row)
-                losses = []
-            if step % args.ckpt_every == 0:
-                save(step)
-            if args.stop_at is not None and step >= args.stop_at:
+            if run.end_step(step, args.steps, losses, row, save, log_every=args.log_every,
+                            ckpt_every=args.ckpt_every, stop_at=args.stop_at):
                 break
-        save(step)
-        if step < args.steps:
-            return finish(run, f"stopped at step {step}/{args.steps} ({run.stopped_by}); --resume continues")
+        code = run.stopped_early(step, args.steps, save)
+        if code is not None:
+            return code
         value = score(model, task.x_test, task.y_test, task.kind)
         train_value = score(model, task.x_train, task.y_train, task.kind)
         metrics = {"test_" + task.metric: value, "train_" + task.metric: train_value, "params": count_params(config),

@@ -30,6 +30,7 @@ from packzoo.train.run import (
     TrainRun,
     add_common_args,
     finish,
+    read_run,
     load_optimizer_state,
     optimizer_state,
     positive_float,
@@ -71,19 +72,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _init_tensors(init: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """State dict and architecture config of ``--init``: a zoo model or a run folder."""
-    path = Path(init)
-    if path.is_dir():
-        from safetensors.torch import load
-
-        from packzoo.train.run import CHECKPOINT
-
-        f = path / f"{CHECKPOINT}.safetensors"
-        if not f.exists():
-            raise RunError(f"--init {init!r}: no checkpoint in that folder")
-        import json
-
-        cfg = json.loads((path / "run.json").read_text())["config"]
-        t = load(f.read_bytes())
+    if Path(init).is_dir():
+        t, cfg = read_run(init, "--init")
         return {k[6:]: v for k, v in t.items() if k.startswith("model/")}, {"width": cfg["width"]}
     from packzoo.zoo import create_model, model_card
 
@@ -141,23 +131,20 @@ def cli(argv: list[str]) -> int:
             run.checkpoint(step, {**trainer.state_tensors(), **ot}, {"trainer": trainer.state_json(), "opt": oj,
                                                                   "losses": list(losses)})
 
+        def row(step: int, loss: float) -> dict[str, Any]:
+            return {"loss": round(loss, 5), "lr": round(trainer.lr_at(step - 1), 6),
+                    "rho": round(trainer.rho, 6), "residual": round(trainer.residual(), 6)}
+
         step = start
         for step in run.steps(args.steps, start=start, desc=f"quant {args.method}"):
             idx = torch.from_numpy(D.batch_indices(len(xtr), args.batch_size, step - 1, args.seed))
             losses.append(trainer.step(xtr[idx], ytr[idx]))
-            if step % args.log_every == 0 or step == args.steps:
-                row = {"loss": round(sum(losses) / len(losses), 5), "lr": round(trainer.lr_at(step - 1), 6),
-                       "rho": round(trainer.rho, 6), "residual": round(trainer.residual(), 6)}
-                run.log(step, **row)
-                run.postfix(**row)
-                losses = []
-            if step % args.ckpt_every == 0:
-                save(step)
-            if args.stop_at is not None and step >= args.stop_at:
+            if run.end_step(step, args.steps, losses, row, save, log_every=args.log_every,
+                            ckpt_every=args.ckpt_every, stop_at=args.stop_at):
                 break
-        save(step)
-        if step < args.steps:
-            return finish(run, f"stopped at step {step}/{args.steps} ({run.stopped_by}); --resume continues")
+        code = run.stopped_early(step, args.steps, save)
+        if code is not None:
+            return code
         spec = trainer.finish()
         t0 = time.perf_counter()
         metrics = D.accuracy(model, xte, yte)

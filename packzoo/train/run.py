@@ -36,7 +36,7 @@ import os
 import shlex
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +245,30 @@ class TrainRun:
                 bar.close()
             self.bar = None
 
+    def end_step(self, step: int, total: int, losses: list[float], row: Callable[[int, float], dict[str, Any]],
+                 save: Callable[[int], None], *, log_every: int, ckpt_every: int,
+                 stop_at: int | None = None) -> bool:
+        """The bookkeeping after training step ``step`` of ``total``: every ``log_every`` steps
+        (and at the last) log ``row(step, mean of losses)`` to metrics.csv and the progress bar and
+        empty ``losses``; every ``ckpt_every`` steps ``save(step)``. Returns True when the loop
+        should stop here (``--stop-at``, for tests of resume)."""
+        if step % log_every == 0 or step == total:
+            values = row(step, sum(losses) / len(losses))
+            self.log(step, **values)
+            self.postfix(**values)
+            losses.clear()
+        if step % ckpt_every == 0:
+            save(step)
+        return stop_at is not None and step >= stop_at
+
+    def stopped_early(self, step: int, total: int, save: Callable[[int], None], unit: str = "step") -> int | None:
+        """After the loop: checkpoint ``step``; if it is short of ``total`` (budget, signal or
+        ``--stop-at``), say so and return the CLI exit code, else None (go on to evaluate)."""
+        save(step)
+        if step < total:
+            return finish(self, f"stopped at {unit} {step}/{total} ({self.stopped_by}); --resume continues")
+        return None
+
     def postfix(self, **values: Any) -> None:
         """Show ``values`` beside the progress bar (when there is one)."""
         bar = getattr(self, "bar", None)
@@ -420,6 +444,18 @@ def set_numpy_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None
     rng.bit_generator.state = state
 
 
+def read_run(folder: str | os.PathLike, flag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(checkpoint tensors, run config)`` of a finished run folder, to start another run from it
+    (``flag`` names the argument, for the error: e.g. ``--init``)."""
+    from safetensors.torch import load
+
+    path = Path(folder)
+    f = path / f"{CHECKPOINT}.safetensors"
+    if not f.exists():
+        raise RunError(f"{flag} {str(folder)!r}: no checkpoint in that folder")
+    return load(f.read_bytes()), json.loads((path / "run.json").read_text())["config"]
+
+
 def finish(run: TrainRun, message: str = "") -> int:
     """Print why the run stopped and return the CLI exit code (130 when a signal stopped it)."""
     import sys
@@ -441,6 +477,7 @@ __all__ = [
     "OutputPathError",
     "check_output_dir",
     "finish",
+    "read_run",
     "load_module_tensors",
     "load_optimizer_state",
     "load_rng_tensors",

@@ -30,11 +30,11 @@ import torch
 from torch.nn import functional as F
 
 from packzoo.train.run import (
-    CHECKPOINT,
     RunError,
     TrainRun,
     add_common_args,
     finish,
+    read_run,
     load_module_tensors,
     load_optimizer_state,
     module_tensors,
@@ -158,8 +158,12 @@ def train_source(args: argparse.Namespace, argv: list[str]) -> int:
             run.checkpoint(step, {**module_tensors("model", model), **ot},
                            {"opt": oj, "sched": sched.state_dict(), "losses": list(losses)})
 
-        step = start
         model.train()
+
+        def row(step: int, loss: float) -> dict[str, Any]:
+            return {"loss": round(loss, 5), "lr": round(sched.get_last_lr()[0], 6)}
+
+        step = start
         for step in run.steps(args.steps, start=start, desc="transfer source CNN"):
             idx = torch.from_numpy(batch_indices(len(xtr), args.batch_size, step - 1, args.seed))
             loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
@@ -168,18 +172,12 @@ def train_source(args: argparse.Namespace, argv: list[str]) -> int:
             opt.step()
             sched.step()
             losses.append(loss.item())
-            if step % args.log_every == 0 or step == args.steps:
-                row = {"loss": round(sum(losses) / len(losses), 5), "lr": round(sched.get_last_lr()[0], 6)}
-                run.log(step, **row)
-                run.postfix(**row)
-                losses = []
-            if step % args.ckpt_every == 0:
-                save(step)
-            if args.stop_at is not None and step >= args.stop_at:
+            if run.end_step(step, args.steps, losses, row, save, log_every=args.log_every,
+                            ckpt_every=args.ckpt_every, stop_at=args.stop_at):
                 break
-        save(step)
-        if step < args.steps:
-            return finish(run, f"stopped at step {step}/{args.steps} ({run.stopped_by}); --resume continues")
+        code = run.stopped_early(step, args.steps, save)
+        if code is not None:
+            return code
         model.eval()
         with torch.no_grad():
             xt = as_float_images(dom.test_images[:args.eval_limit])
@@ -209,18 +207,12 @@ def _reship(run: TrainRun, name: str, card: Any, check: dict[str, Any]) -> None:
 # -- transform ----------------------------------------------------------------------------------
 def load_backbone(spec: str) -> tuple[SourceCNN, str]:
     """The frozen CNN named by ``--backbone``: a zoo name or a source run folder (its checkpoint)."""
-    path = Path(spec)
-    if path.is_dir():
-        from safetensors.torch import load
-
-        f = path / f"{CHECKPOINT}.safetensors"
-        if not f.exists():
-            raise RunError(f"--backbone {spec!r}: no checkpoint in that folder")
-        cfg = json.loads((path / "run.json").read_text())["config"]
+    if Path(spec).is_dir():
+        tensors, cfg = read_run(spec, "--backbone")
         model = SourceCNN(CNNConfig(widths=tuple(cfg["widths"]), feature_dim=cfg["feature_dim"], classes=5))
-        load_module_tensors("model", model, load(f.read_bytes()))
+        load_module_tensors("model", model, tensors)
         model.eval()
-        return model, str(path)
+        return model, str(Path(spec))
     from packzoo.zoo import create_model, model_card
 
     card = model_card(spec)
@@ -263,9 +255,9 @@ def train_transform(args: argparse.Namespace, argv: list[str]) -> int:
             run.checkpoint(step, trainer.tensors())
             if args.stop_at is not None and step >= args.stop_at:
                 break
-        run.checkpoint(step, trainer.tensors())
-        if step < steps:
-            return finish(run, f"stopped at epoch {step}/{steps} ({run.stopped_by}); --resume continues")
+        code = run.stopped_early(step, steps, lambda k: run.checkpoint(k, trainer.tensors()), unit="epoch")
+        if code is not None:
+            return code
         head = trainer.head.eval()
         metrics = evaluate_head(head, x, y, test_x, test_y)
         metrics["labelled"] = {"per_class": args.per_class or "all", "images": len(y)}
